@@ -1,0 +1,87 @@
+"""The one table of what works: Kyverno version x engine x restore mode.
+
+``decide`` picks the engine for ``auto`` and returns warnings, or raises ``Refusal`` with a
+reason and the alternatives. The README's compatibility matrix is generated from ``RULES``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIN_MINOR = 10
+CEL_AUTO_FROM = 18  # first minor whose http.Get reports status codes
+TESTED_MINOR = 19
+
+
+@dataclass(frozen=True)
+class Rule:
+    engine: str
+    modes: tuple[str, ...]
+    minors: tuple[int, int]  # inclusive range
+    outcome: str  # "refuse" | "warn"
+    message: str
+
+
+HTTP_BLOCKLIST = (
+    "Kyverno 1.18 blocks http.Get to private addresses (10/8, 172.16/12, 192.168/16), which "
+    "includes the bridge Service's ClusterIP: start the admission and background controllers "
+    "with --httpBlocklist=169.254.0.0/16,127.0.0.0/8,::1/128,metadata.google.internal "
+    "(Helm: admissionController.container.extraArgs.httpBlocklist and "
+    "backgroundController.extraArgs.httpBlocklist), or upgrade to Kyverno 1.19"
+)
+LEGACY_SMART = (
+    "restore.mode 'smart' cannot check raw S3 with the legacy ClusterPolicy engine: its apiCall "
+    "reports no status code, treats 404 like any failure, needs a JSON body (restic's config "
+    "object is binary) and sends an 'Authorization: Bearer' header that S3 servers reject. "
+    "Alternatives: Kyverno >= 1.18 with the CEL engine (--engine cel); restore.mode 'always' "
+    "(--set restore.mode=always); or a JSON check endpoint"
+)
+
+RULES: tuple[Rule, ...] = (
+    Rule("cel", ("smart", "always", "off"), (0, 16), "refuse",
+         "the CEL engine needs Kyverno >= 1.17: the policies.kyverno.io/v1 kinds "
+         "(MutatingPolicy, ValidatingPolicy, GeneratingPolicy) do not exist before it"),
+    Rule("cel", ("smart",), (17, 17), "refuse",
+         "restore.mode 'smart' with the CEL engine needs Kyverno >= 1.18: before 1.18 http.Get "
+         "fails on 404 and on non-JSON bodies, so 'no backup' cannot be told from 'S3 down'. "
+         "Alternatives: upgrade to Kyverno 1.18+; or restore.mode 'always'"),
+    Rule("cel", ("smart",), (18, 18), "warn", HTTP_BLOCKLIST),
+    Rule("clusterpolicy", ("smart",), (0, 999), "refuse", LEGACY_SMART),
+    Rule("clusterpolicy", ("always", "off"), (0, 999), "refuse",
+         "the legacy ClusterPolicy engine is not available in this kpolgen release; use "
+         "Kyverno >= 1.17 with the CEL engine (--engine cel)"),
+)
+
+
+class Refusal(Exception):
+    """A combination that cannot work; the message says why and what to do instead."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    engine: str
+    warnings: tuple[str, ...]
+
+
+def auto_engine(minor: int) -> str:
+    return "cel" if minor >= CEL_AUTO_FROM else "clusterpolicy"
+
+
+def decide(version: str, engine: str, mode: str) -> Decision:
+    minor = int(version.split(".")[1])
+    if minor < MIN_MINOR:
+        raise Refusal(f"Kyverno {version} is not supported; kpolgen renders for Kyverno "
+                      f">= 1.{MIN_MINOR}")
+    chosen = auto_engine(minor) if engine == "auto" else engine
+    warnings = []
+    for rule in RULES:
+        if rule.engine == chosen and mode in rule.modes and \
+                rule.minors[0] <= minor <= rule.minors[1]:
+            text = f"Kyverno {version}, engine {chosen}: {rule.message}"
+            if rule.outcome == "refuse":
+                raise Refusal(text)
+            warnings.append(text)
+    if minor > TESTED_MINOR:
+        warnings.append(f"Kyverno {version} is newer than the newest version kpolgen was "
+                        f"checked against (1.{TESTED_MINOR})")
+    return Decision(chosen, tuple(warnings))

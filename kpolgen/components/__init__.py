@@ -1,0 +1,1 @@
+"""Engine-independent pieces: the S3 bridge, RBAC and the bucket policy."""

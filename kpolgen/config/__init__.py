@@ -1,0 +1,1 @@
+"""Configuration: load with positions, apply ``--set``, validate, build the typed model."""

@@ -1,0 +1,155 @@
+"""The typed, immutable model of a validated config, with defaults from the schema."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+RETAIN_ORDER = ("hourly", "daily", "weekly", "monthly", "yearly", "last", "within")
+
+
+def apply_defaults(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` with every missing key that has a schema ``default`` filled in."""
+    out = copy.deepcopy(data)
+    _fill(schema, out)
+    return out
+
+
+def _fill(node: dict[str, Any], value: Any) -> None:
+    if not isinstance(value, dict):
+        return
+    for key, sub in node.get("properties", {}).items():
+        if key not in value and "default" in sub:
+            value[key] = copy.deepcopy(sub["default"])
+        if key in value:
+            _fill(sub, value[key])
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    schedule: str
+    retain: tuple[tuple[str, int | str], ...]
+
+
+@dataclass(frozen=True)
+class Kyverno:
+    version: str
+    engine: str
+    namespace: str
+    admission_sa: str
+    background_sa: str
+    webhook_timeout: int
+
+    @property
+    def minor(self) -> int:
+        return int(self.version.split(".")[1])
+
+
+@dataclass(frozen=True)
+class Bridge:
+    kind: str
+    name: str
+    namespace: str
+    address: str
+    port: int
+    scheme: str
+
+
+@dataclass(frozen=True)
+class Credentials:
+    secret_name: str
+    namespace: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Restore:
+    mode: str
+    on_check_error: str
+    opt_out_annotation: str
+    opt_out_reason_annotation: str
+
+
+@dataclass(frozen=True)
+class VolSync:
+    copy_method: str
+    storage_class: str | None
+    snapshot_class: str | None
+    cache_capacity: str
+    cache_storage_class: str | None
+    mover_security_context: tuple[tuple[str, Any], ...] | None
+    privileged_movers: bool
+    prune_interval_days: int
+
+
+@dataclass(frozen=True)
+class Naming:
+    secret_suffix: str
+    source_suffix: str
+    destination_suffix: str
+
+
+@dataclass(frozen=True)
+class ArgoCD:
+    sync_waves: bool
+    infrastructure_wave: int
+    policy_wave: int
+
+
+@dataclass(frozen=True)
+class Config:
+    kyverno: Kyverno
+    bridge: Bridge
+    bucket: str
+    prefix: str
+    credentials: Credentials
+    label_key: str
+    tiers: tuple[Tier, ...]
+    restore: Restore
+    volsync: VolSync
+    excluded_namespaces: tuple[str, ...]
+    naming: Naming
+    argocd: ArgoCD
+    digest: str
+
+    def tier_names(self) -> list[str]:
+        return [t.name for t in self.tiers]
+
+
+def build(data: dict[str, Any]) -> Config:
+    """Build the model from schema-valid data that already has its defaults applied."""
+    k, b, s3, cred = data["kyverno"], data["bridge"], data["s3"], data["credentials"]
+    backup, restore, vs, argocd = data["backup"], data["restore"], data["volsync"], data["argocd"]
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    tiers = tuple(
+        Tier(name, t["schedule"],
+             tuple((key, t["retain"][key]) for key in RETAIN_ORDER if key in t["retain"]))
+        for name, t in sorted(backup["tiers"].items())
+    )
+    context = vs["moverSecurityContext"]
+    return Config(
+        kyverno=Kyverno(k["version"], k["engine"], k["namespace"],
+                        k["serviceAccounts"]["admissionController"],
+                        k["serviceAccounts"]["backgroundController"], k["webhookTimeoutSeconds"]),
+        bridge=Bridge(b["kind"], b["name"], b["namespace"], b["address"], b["port"], b["scheme"]),
+        bucket=s3["bucket"],
+        prefix=s3["prefix"].strip("/"),
+        credentials=Credentials(cred["secretName"], cred["namespace"], tuple(cred["keys"])),
+        label_key=backup["labelKey"],
+        tiers=tiers,
+        restore=Restore(restore["mode"], restore["onCheckError"], restore["optOutAnnotation"],
+                        restore["optOutReasonAnnotation"]),
+        volsync=VolSync(vs["copyMethod"], vs["storageClassName"], vs["volumeSnapshotClassName"],
+                        vs["cacheCapacity"], vs["cacheStorageClassName"],
+                        tuple(sorted(context.items())) if context else None,
+                        vs["privilegedMovers"], backup["pruneIntervalDays"]),
+        excluded_namespaces=tuple(sorted(data["excludedNamespaces"])),
+        naming=Naming(data["naming"]["secretSuffix"], data["naming"]["sourceSuffix"],
+                      data["naming"]["destinationSuffix"]),
+        argocd=ArgoCD(argocd["syncWaves"], argocd["infrastructureWave"], argocd["policyWave"]),
+        digest=hashlib.sha256(canonical.encode()).hexdigest()[:16],
+    )

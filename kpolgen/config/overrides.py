@@ -1,0 +1,78 @@
+"""``--set dotted.key=value`` overrides, applied to a loaded config like Helm does.
+
+The value is read as YAML (``--set volsync.privilegedMovers=true`` gives a boolean) unless the
+schema says the key holds a string, so ``--set kyverno.version=1.10`` stays ``"1.10"``.
+A literal dot in a key is written ``\\.``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kpolgen.config.loader import Document, Pos
+from kpolgen.diagnostics import ConfigError, Diagnostic, Level
+
+_SPLIT = re.compile(r"(?<!\\)\.")
+
+
+def split_key(dotted: str) -> list[str]:
+    return [part.replace("\\.", ".") for part in _SPLIT.split(dotted)]
+
+
+def _schema_at(schema: dict[str, Any], keys: list[str]) -> dict[str, Any] | None:
+    node: dict[str, Any] | None = schema
+    for key in keys:
+        if node is None:
+            return None
+        props = node.get("properties", {})
+        if key in props:
+            node = props[key]
+        elif isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
+        else:
+            return None
+    return node
+
+
+def _parse_value(raw: str, target: dict[str, Any] | None) -> Any:
+    if target is not None and target.get("type") == "string":
+        return raw
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        value = YAML(typ="safe", pure=True).load(raw)
+    except YAMLError:
+        return raw
+    return value
+
+
+def apply(doc: Document, assignments: list[str], schema: dict[str, Any]) -> None:
+    problems: list[Diagnostic] = []
+    for index, assignment in enumerate(assignments, start=1):
+        where = Pos("--set", index, 1)
+        key, sep, raw = assignment.partition("=")
+        keys = split_key(key) if key else []
+        if not sep or not keys or any(not k for k in keys):
+            problems.append(Diagnostic(where.file, where.line, where.col, Level.ERROR,
+                                       f"expected KEY=VALUE with a dotted key, got {assignment!r}"))
+            continue
+        value = _parse_value(raw, _schema_at(schema, keys))
+        node: Any = doc.data
+        path: tuple[str, ...] = ()
+        for part in keys[:-1]:
+            path = (*path, part)
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+            doc.positions.setdefault(path, where)
+        full = (*path, keys[-1])
+        node[keys[-1]] = value
+        for table in (doc.positions, doc.key_positions):
+            for known in [p for p in table if p[: len(full)] == full]:
+                del table[known]
+        doc.positions[full] = where
+        doc.key_positions[full] = where
+    if problems:
+        raise ConfigError(problems)

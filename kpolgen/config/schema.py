@@ -1,0 +1,152 @@
+"""The JSON Schema of the config (the public contract) and its checks, with positions.
+
+The schema file is also the single source of defaults (``default`` keywords) and of the
+README's configuration reference.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from kpolgen.config.loader import Document
+from kpolgen.diagnostics import Diagnostic
+
+PATTERN_HINTS = {
+    "#/$defs/dnsLabel": "a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)",
+    "#/$defs/dnsSubdomain": "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')",
+    "#/$defs/qualifiedName": "a Kubernetes label/annotation key such as 'backup' or 'example.com/backup'",
+    "#/$defs/quantity": "a Kubernetes quantity such as '1Gi' or '500Mi'",
+}
+FIELD_HINTS = {
+    "schedule": "a cron schedule VolSync accepts, e.g. '0 * * * *' or '@daily'",
+    "bucket": "an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')",
+    "prefix": "a path inside the bucket, without leading or trailing '/'",
+    "version": "a Kyverno minor version such as \"1.19\"",
+    "within": "a restic duration such as '2y5m7d3h'",
+    "secretSuffix": "a suffix starting with '-', lowercase letters and digits",
+    "sourceSuffix": "a suffix starting with '-', lowercase letters and digits",
+    "destinationSuffix": "a suffix starting with '-', lowercase letters and digits",
+}
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    text = resources.files("kpolgen.config").joinpath("schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def schema_text() -> str:
+    return resources.files("kpolgen.config").joinpath("schema.json").read_text("utf-8")
+
+
+def _type_words(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=True) if not isinstance(value, (dict, list)) else ""
+    return (text[:60] + "...") if len(text) > 63 else text
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close:
+        lowered = {o.lower(): o for o in options}
+        if word.lower() in lowered:
+            close = [lowered[word.lower()]]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _leaf(error: Any) -> Any:
+    """For anyOf/oneOf errors, the branch error that explains the most (not the null branch)."""
+    while error.validator in ("anyOf", "oneOf") and error.context:
+        candidates = [e for e in error.context if not (e.validator == "type" and
+                                                         e.validator_value == "null")]
+        error = max(candidates or error.context, key=lambda e: len(e.relative_schema_path))
+    return error
+
+
+def _message(error: Any, doc: Document) -> tuple[tuple[Any, ...], str, bool]:
+    """(path, text, at_key) for one jsonschema error."""
+    error = _leaf(error)
+    path = tuple(error.absolute_path)
+    name = str(path[-1]) if path else "config"
+    value = error.instance
+    kind = error.validator
+    if kind == "additionalProperties" and isinstance(value, dict):
+        allowed = list(error.schema.get("properties", {}))
+        extra = [k for k in value if k not in allowed]
+        key = extra[0] if extra else "?"
+        hint = _did_you_mean(key, allowed)
+        where = ", ".join(allowed)
+        return (*path, key), f"unknown key {key!r}{hint}; allowed here: {where}", True
+    if kind == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else "?"
+        return path, f"{name}: missing required key {missing!r}", False
+    if kind == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        text = f"{name}: expected {expected}, got {_type_words(value)} {_show(value)}".rstrip()
+        if expected == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            text += " (quote it, e.g. \"1.10\": unquoted it is read as a number)"
+        return path, text, False
+    if kind == "enum":
+        options = [str(o) for o in error.validator_value]
+        hint = _did_you_mean(str(value), options) if isinstance(value, str) else ""
+        return path, f"{name}: {_show(value)} is not one of {', '.join(options)}{hint}", False
+    if kind == "pattern":
+        ref_hint = FIELD_HINTS.get(name)
+        if ref_hint is None:
+            for ref, text in PATTERN_HINTS.items():
+                if ref.rsplit("/", 1)[-1] in "/".join(str(p) for p in error.schema_path) or \
+                        error.schema.get("pattern") == _ref_pattern(ref):
+                    ref_hint = text
+                    break
+        return path, f"{name}: {_show(value)} is not {ref_hint or 'in the expected format'}", False
+    if kind == "propertyNames":
+        return path, f"{name}: key {_show(value)} is not a valid label value", False
+    if kind in ("minimum", "maximum", "minProperties", "minItems", "maxLength", "uniqueItems"):
+        return path, f"{name}: {error.message}", False
+    return path, f"{name}: {error.message}", False
+
+
+def _ref_pattern(ref: str) -> str | None:
+    node: Any = schema()
+    for part in ref.lstrip("#/").split("/"):
+        node = node.get(part, {})
+    return node.get("pattern") if isinstance(node, dict) else None
+
+
+def check(doc: Document) -> list[Diagnostic]:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema())
+    found: list[Diagnostic] = []
+    seen: set[tuple[Any, ...]] = set()
+    for error in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
+        path, text, at_key = _message(error, doc)
+        if (path, text) in seen:
+            continue
+        seen.add((path, text))
+        if error.validator == "propertyNames":
+            at_key = True
+            path = (*path, error.instance)
+        found.append(doc.diagnostic(path, text, key=at_key))
+    return sorted(found)

@@ -1,0 +1,131 @@
+"""Checks the JSON Schema cannot express: cron field ranges, IP addresses by bridge kind,
+Kubernetes name limits, and combinations that are legal YAML but cannot work."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+from kpolgen.config.loader import Document
+from kpolgen.diagnostics import Diagnostic, Level
+
+CRON_RANGES = [("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31),
+               ("month", 1, 12), ("day of week", 0, 7)]
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# A PVC name plus the longest suffix must still be a valid object name; VolSync also puts
+# the ReplicationSource name into Job and label values (63 characters).
+MAX_LABEL_NAME = 63
+
+
+def cron_problems(expr: str) -> list[str]:
+    if expr.startswith("@"):
+        return []
+    fields = expr.split()
+    if len(fields) != 5:
+        return [f"expected 5 cron fields, got {len(fields)}"]
+    found = []
+    for text, (name, low, high) in zip(fields, CRON_RANGES, strict=True):
+        for number in re.findall(r"\d+", text):
+            value = int(number)
+            is_step = re.search(rf"/{number}\b", text) is not None
+            if is_step and value == 0:
+                found.append(f"{name} step must not be 0")
+            elif not is_step and not low <= value <= high:
+                found.append(f"{name} {value} is outside {low}-{high}")
+    return found
+
+
+def _label_key_problem(key: str) -> str | None:
+    prefix, _, name = key.rpartition("/")
+    if len(name) > MAX_LABEL_NAME:
+        return f"the name part of {key!r} is longer than {MAX_LABEL_NAME} characters"
+    if prefix and len(prefix) > 253:
+        return f"the prefix of {key!r} is longer than 253 characters"
+    return None
+
+
+def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
+    """``data`` is the config with defaults applied; positions come from ``doc``."""
+    out: list[Diagnostic] = []
+
+    def err(path: tuple[Any, ...], message: str, *, key: bool = False) -> None:
+        out.append(doc.diagnostic(path, message, key=key))
+
+    def warn(path: tuple[Any, ...], message: str) -> None:
+        out.append(doc.diagnostic(path, message, level=Level.WARNING))
+
+    for name, tier in data["backup"]["tiers"].items():
+        for problem in cron_problems(tier["schedule"]):
+            err(("backup", "tiers", name, "schedule"), f"schedule {tier['schedule']!r}: {problem}")
+
+    for field in ("labelKey",):
+        problem = _label_key_problem(data["backup"][field])
+        if problem:
+            err(("backup", field), problem)
+    for field in ("optOutAnnotation", "optOutReasonAnnotation"):
+        problem = _label_key_problem(data["restore"][field])
+        if problem:
+            err(("restore", field), problem)
+    if data["restore"]["optOutAnnotation"] == data["restore"]["optOutReasonAnnotation"]:
+        err(("restore", "optOutReasonAnnotation"),
+            "the opt-out and its reason must be two different annotations")
+
+    bridge = data["bridge"]
+    address = bridge["address"]
+    ip = _ip(address)
+    if bridge["kind"] in ("endpoints", "endpointslice"):
+        if ip is None:
+            err(("bridge", "address"), f"address {address!r} is not an IP address; "
+                f"bridge kind {bridge['kind']!r} needs one (use kind 'externalname' for a DNS name)")
+        elif ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast:
+            err(("bridge", "address"), f"address {address} cannot be an endpoint "
+                "(loopback, link-local, unspecified and multicast addresses are refused)")
+    elif bridge["kind"] == "externalname":
+        if ip is not None or not _DNS_NAME.match(address):
+            err(("bridge", "address"), f"address {address!r} must be a DNS name for an "
+                "ExternalName Service (use kind 'endpoints' for an IP address)")
+    elif ip is None and not _DNS_NAME.match(address):
+        err(("bridge", "address"), f"address {address!r} is neither an IP address nor a DNS name")
+
+    segments = [s for s in data["s3"]["prefix"].split("/") if s]
+    if any(s in (".", "..") for s in segments):
+        err(("s3", "prefix"), "prefix segments '.' and '..' are not allowed")
+
+    if "RESTIC_PASSWORD" not in data["credentials"]["keys"]:
+        err(("credentials", "keys"), "keys must include RESTIC_PASSWORD (VolSync requires it)")
+    if "RESTIC_REPOSITORY" in data["credentials"]["keys"]:
+        err(("credentials", "keys"), "RESTIC_REPOSITORY is built by kpolgen for every PVC; "
+            "do not copy it from the credentials Secret")
+
+    suffixes = data["naming"]
+    if suffixes["secretSuffix"] in (suffixes["sourceSuffix"], suffixes["destinationSuffix"]):
+        err(("naming", "secretSuffix"), "the Secret suffix must differ from the "
+            "ReplicationSource and ReplicationDestination suffixes")
+
+    volsync = data["volsync"]
+    if data["restore"]["mode"] != "off" and volsync["volumeSnapshotClassName"] is None:
+        warn(("volsync", "volumeSnapshotClassName"), "no volumeSnapshotClassName: restores "
+             "use the cluster's default VolumeSnapshotClass, which must exist for the "
+             "volume populator (copyMethod Snapshot)")
+    context = volsync["moverSecurityContext"]
+    if volsync["privilegedMovers"] and context and context.get("runAsUser", 0) != 0:
+        warn(("volsync", "privilegedMovers"), "privileged movers run as root: VolSync "
+             "overrides moverSecurityContext.runAsUser with 0")
+    if volsync["privilegedMovers"]:
+        warn(("volsync", "privilegedMovers"), "privileged movers need the namespace "
+             "annotation volsync.backube/privileged-movers=\"true\" on every app namespace")
+    if data["restore"]["onCheckError"] == "fresh":
+        warn(("restore", "onCheckError"), "onCheckError 'fresh' starts PVCs empty when S3 "
+             "cannot be checked, even if a backup exists")
+    if bridge["namespace"] not in data["excludedNamespaces"]:
+        warn(("excludedNamespaces",), f"the bridge namespace {bridge['namespace']!r} is not "
+             "excluded; VolSync's own PVCs there should not be matched")
+    return out
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None

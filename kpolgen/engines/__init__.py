@@ -1,0 +1,24 @@
+"""Policy engines: each module turns a Plan into Kubernetes documents.
+
+An engine is a module with ``NAME`` and ``render(plan) -> list[Resource]``; registering a
+new engine is one line here.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kpolgen.plan import Plan
+    from kpolgen.resources import Resource
+
+ENGINES = {
+    "cel": "kpolgen.engines.cel",
+}
+
+
+def render(plan: Plan) -> list[Resource]:
+    module = import_module(ENGINES[plan.engine])
+    resources: list[Resource] = module.render(plan)
+    return resources

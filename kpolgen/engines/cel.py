@@ -1,0 +1,307 @@
+"""CEL engine: policies.kyverno.io/v1 MutatingPolicy, ValidatingPolicy and GeneratingPolicy.
+
+Only CEL's ``http.Get`` (Kyverno >= 1.18) reports the status of the S3 check, so only this
+engine can tell "backup found" (200) from "no backup" (404) from "cannot tell" (anything
+else). Plain Kubernetes CEL in ``matchConditions`` keeps unlabelled PVCs away from Kyverno:
+the API server evaluates them before calling the webhook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kpolgen import naming, templating
+from kpolgen.components import bridge, rbac
+from kpolgen.plan import Plan
+from kpolgen.quoting import CelExpr, cel_block, cel_list, cel_literal, cel_string
+from kpolgen.resources import Resource
+
+NAME = "cel"
+API_VERSION = "policies.kyverno.io/v1"
+VOLSYNC_API = "volsync.backube/v1alpha1"
+
+
+def _labels_cond(plan: Plan) -> CelExpr:
+    cfg = plan.config
+    key = cel_string(cfg.label_key)
+    return CelExpr(f"has(object.metadata.labels) && {key} in object.metadata.labels && "
+                   f"object.metadata.labels[{key}] in {cel_list(cfg.tier_names())}")
+
+
+def _namespace_cond(plan: Plan) -> CelExpr:
+    return CelExpr(f"!(request.namespace in {cel_list(plan.config.excluded_namespaces)})")
+
+
+def _annotation(name: str) -> tuple[CelExpr, CelExpr]:
+    """(present, value) expressions for one annotation."""
+    key = cel_string(name)
+    return (CelExpr(f"has(object.metadata.annotations) && {key} in object.metadata.annotations"),
+            CelExpr(f"object.metadata.annotations[{key}]"))
+
+
+def _opt_out_requested(plan: Plan) -> CelExpr:
+    present, value = _annotation(plan.config.restore.opt_out_annotation)
+    return CelExpr(f"{present} && {value} == 'true'")
+
+
+def _reason_given(plan: Plan) -> CelExpr:
+    present, value = _annotation(plan.config.restore.opt_out_reason_annotation)
+    return CelExpr(f"{present} && size({value}) > 0")
+
+
+def _opted_out(plan: Plan) -> CelExpr:
+    """The opt-out annotation is 'true' and the reason annotation is not empty."""
+    return CelExpr(f"{_opt_out_requested(plan)} && {_reason_given(plan)}")
+
+
+def _is_our_ref(plan: Plan, field: str) -> CelExpr:
+    ref = f"object.spec.{field}"
+    name = naming.destination_name(plan.config).cel()
+    return CelExpr(f"has({ref}.apiGroup) && {ref}.apiGroup == {cel_string(naming.VOLSYNC_GROUP)}"
+                   f" && {ref}.kind == {cel_string(naming.RD_KIND)} && {ref}.name == {name}")
+
+
+def _no_foreign_source(plan: Plan) -> CelExpr:
+    return CelExpr(f"(!has(object.spec.dataSourceRef) || ({_is_our_ref(plan, 'dataSourceRef')}))"
+                   f" && (!has(object.spec.dataSource) || ({_is_our_ref(plan, 'dataSource')}))")
+
+
+def _match_constraints(plan: Plan, operations: list[str]) -> dict[str, Any]:
+    cfg = plan.config
+    return {
+        "resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": operations,
+                           "resources": ["persistentvolumeclaims"]}],
+        "namespaceSelector": {"matchExpressions": [{
+            "key": "kubernetes.io/metadata.name", "operator": "NotIn",
+            "values": list(cfg.excluded_namespaces)}]},
+        "objectSelector": {"matchExpressions": [{
+            "key": cfg.label_key, "operator": "In", "values": cfg.tier_names()}]},
+    }
+
+
+def _policy_meta(plan: Plan, title: str, description: str) -> dict[str, Any]:
+    cfg = plan.config
+    annotations = {"policies.kyverno.io/title": title,
+                   "policies.kyverno.io/description": description}
+    annotations.update(naming.sync_wave(cfg, cfg.argocd.policy_wave))
+    return {"labels": dict(naming.MANAGED_BY, **naming.PART_OF), "annotations": annotations}
+
+
+def _decision_message(plan: Plan) -> CelExpr:
+    restore = plan.config.restore
+    opt_out = (f"{restore.opt_out_annotation}=true plus a non-empty "
+               f"{restore.opt_out_reason_annotation}")
+    return CelExpr(
+        "'kpolgen: cannot tell whether PVC ' + request.namespace + '/' + object.metadata.name"
+        " + ' has a backup: GET ' + variables.checkUrl + ' answered HTTP '"
+        " + string(variables.check.statusCode) + ' (expected 200 or 404). The PVC is refused so"
+        " it does not start empty over restorable data; it is admitted once S3 answers. To"
+        f" start it empty on purpose, annotate it with ' + {cel_string(opt_out)}")
+
+
+def _agreement_message(plan: Plan) -> CelExpr:
+    return CelExpr(
+        "'kpolgen: a backup exists for PVC ' + request.namespace + '/' + object.metadata.name"
+        " + ' (' + variables.checkUrl + ' answered 200) but the PVC does not point at"
+        f" ReplicationDestination ' + {naming.destination_name(plan.config).cel()} + ' in"
+        f" spec.dataSourceRef ({naming.POLICY_RESTORE} did not restore it); refused so it does"
+        " not start empty. Create it again.'")
+
+
+def _reason_message(plan: Plan) -> CelExpr:
+    restore = plan.config.restore
+    return CelExpr(
+        "'kpolgen: PVC ' + request.namespace + '/' + object.metadata.name + ' has "
+        f"{restore.opt_out_annotation}=true but no {restore.opt_out_reason_annotation}"
+        " annotation: say why the restore is skipped, or remove the opt-out'")
+
+
+def _always_message(plan: Plan) -> CelExpr:
+    return CelExpr(
+        "'kpolgen: restore.mode is always, but PVC ' + request.namespace + '/' + "
+        "object.metadata.name + ' does not point at ReplicationDestination ' + "
+        f"{naming.destination_name(plan.config).cel()} + ' ({naming.POLICY_RESTORE} did not "
+        "run); refused so it does not start empty. Create it again.'")
+
+
+def _patch(plan: Plan) -> CelExpr:
+    ref = {"apiGroup": naming.VOLSYNC_GROUP, "kind": naming.RD_KIND,
+           "name": naming.destination_name(plan.config).cel()}
+    patch = (f"JSONPatch{{op: 'add', path: '/spec/dataSourceRef', value: {cel_literal(ref)}}}")
+    if plan.config.restore.mode == "always":
+        return CelExpr(f"[{patch}]")
+    return CelExpr(f"variables.found ? [{patch}] : []")
+
+
+def restore_policies(plan: Plan) -> list[Resource]:
+    cfg = plan.config
+    smart = cfg.restore.mode == "smart"
+    deny_on_error = cfg.restore.on_check_error == "deny"
+    common = {
+        "api_version": API_VERSION,
+        "timeout": cfg.kyverno.webhook_timeout,
+        "match_labelled": _labels_cond(plan),
+        "match_namespace": _namespace_cond(plan),
+        "match_opted_out": CelExpr(f"!({_opted_out(plan)})"),
+        "check_url": naming.check_url(cfg).cel(),
+        "smart": smart,
+    }
+    mutating = templating.render(
+        "cel/mutating-restore.yaml.j2", **common,
+        name=naming.POLICY_RESTORE,
+        meta=_policy_meta(plan, "Restore labelled PVCs from VolSync backups",
+                          "At PVC creation, point spec.dataSourceRef at the PVC's "
+                          "ReplicationDestination when a restic repository exists in S3."),
+        failure_policy="Fail" if deny_on_error else "Ignore",
+        match_constraints=_match_constraints(plan, ["CREATE"]),
+        match_no_source=CelExpr("!has(object.spec.dataSource) && !has(object.spec.dataSourceRef)"),
+        patch=_patch(plan),
+    )
+    validations = [{"expression": CelExpr(f"!({_opt_out_requested(plan)}) || "
+                                          f"({_reason_given(plan)})"),
+                    "messageExpression": _reason_message(plan), "reason": "Forbidden"}]
+    has_ref = CelExpr(f"has(object.spec.dataSourceRef) && ({_is_our_ref(plan, 'dataSourceRef')})")
+    if smart and deny_on_error:
+        validations.append({
+            "expression": CelExpr("variables.check.statusCode == 200 || "
+                                  "variables.check.statusCode == 404"),
+            "messageExpression": _decision_message(plan), "reason": "Forbidden"})
+    if smart and deny_on_error:
+        validations.append({
+            "expression": CelExpr(f"variables.check.statusCode != 200 || ({has_ref})"),
+            "messageExpression": _agreement_message(plan), "reason": "Forbidden"})
+    if cfg.restore.mode == "always":
+        validations.append({"expression": has_ref, "messageExpression": _always_message(plan),
+                            "reason": "Forbidden"})
+    guard = templating.render(
+        "cel/validating-guard.yaml.j2", **common,
+        name=naming.POLICY_GUARD,
+        meta=_policy_meta(plan, "Refuse labelled PVCs whose backup state is unknown",
+                          "Deny PVC creation when the S3 check cannot tell whether a backup "
+                          "exists, or when a backup exists but the PVC was not pointed at it."),
+        match_constraints=_match_constraints(plan, ["CREATE"]),
+        match_no_foreign_source=_no_foreign_source(plan),
+        uses_check=smart and deny_on_error,
+        validations=validations,
+    )
+    destination = templating.render(
+        "cel/generating-restore.yaml.j2", **common,
+        name=naming.POLICY_RESTORE_OBJECT,
+        meta=_policy_meta(plan, "Create the ReplicationDestination a restored PVC points at",
+                          "For a PVC admitted with spec.dataSourceRef to its "
+                          "ReplicationDestination, create that object (restic, Snapshot) with "
+                          "a restore trigger unique to this PVC incarnation."),
+        match_constraints=_match_constraints(plan, ["CREATE", "UPDATE"]),
+        match_our_ref=has_ref,
+        destination=cel_block(_destination_object(plan)),
+    )
+    return ([Resource("restore-policy", d) for d in mutating]
+            + [Resource("restore-guard", d) for d in guard]
+            + [Resource("restore-destination", d) for d in destination])
+
+
+def _generated_meta(name: CelExpr) -> dict[str, Any]:
+    return {"name": name, "labels": dict(naming.PART_OF)}
+
+
+def _mover_fields(plan: Plan) -> dict[str, Any]:
+    vs = plan.config.volsync
+    fields: dict[str, Any] = {"cacheCapacity": vs.cache_capacity}
+    if vs.cache_storage_class:
+        fields["cacheStorageClassName"] = vs.cache_storage_class
+    if vs.snapshot_class:
+        fields["volumeSnapshotClassName"] = vs.snapshot_class
+    if vs.mover_security_context:
+        fields["moverSecurityContext"] = dict(vs.mover_security_context)
+    return fields
+
+
+def _destination_object(plan: Plan) -> dict[str, Any]:
+    cfg = plan.config
+    fallback = cel_string(cfg.volsync.storage_class) if cfg.volsync.storage_class else "null"
+    restic: dict[str, Any] = {
+        "repository": naming.secret_name(cfg).cel(),
+        "copyMethod": "Snapshot",  # the volume populator only works with Snapshot
+        "capacity": CelExpr("object.spec.resources.requests.storage"),
+        "accessModes": CelExpr("object.spec.accessModes"),
+        "storageClassName": CelExpr("has(object.spec.storageClassName) ? "
+                                    f"dyn(object.spec.storageClassName) : dyn({fallback})"),
+    }
+    restic.update(_mover_fields(plan))
+    return {
+        "apiVersion": VOLSYNC_API,
+        "kind": naming.RD_KIND,
+        "metadata": _generated_meta(CelExpr("object.spec.dataSourceRef.name")),
+        "spec": {
+            "trigger": {"manual": CelExpr(f"{cel_string(naming.RESTORE_TRIGGER_PREFIX)} + "
+                                          "string(object.metadata.uid)")},
+            "restic": restic,
+        },
+    }
+
+
+def _retain_value(key: str, value: int | str) -> int | str:
+    return str(value) if key == "last" else value  # VolSync's retain.last is a string
+
+
+def backup_policy(plan: Plan) -> list[Resource]:
+    cfg = plan.config
+    schedules = {t.name: t.schedule for t in cfg.tiers}
+    retains = {t.name: {k: _retain_value(k, v) for k, v in t.retain} for t in cfg.tiers}
+    secret_data: dict[str, Any] = {
+        "RESTIC_REPOSITORY": CelExpr("base64.encode(bytes(variables.repository))")}
+    for key in sorted(cfg.credentials.keys):
+        secret_data[key] = CelExpr(f"variables.credentials.data[{cel_string(key)}]")
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _generated_meta(naming.secret_name(cfg).cel()),
+        "type": "Opaque",
+        "data": secret_data,
+    }
+    restic: dict[str, Any] = {
+        "repository": naming.secret_name(cfg).cel(),
+        "copyMethod": cfg.volsync.copy_method,
+        "pruneIntervalDays": cfg.volsync.prune_interval_days,
+        "retain": CelExpr("variables.retain"),
+    }
+    restic.update(_mover_fields(plan))
+    source = {
+        "apiVersion": VOLSYNC_API,
+        "kind": "ReplicationSource",
+        "metadata": _generated_meta(naming.source_name(cfg).cel()),
+        "spec": {
+            "sourcePVC": CelExpr("object.metadata.name"),
+            "trigger": {"schedule": CelExpr("variables.schedule")},
+            "restic": restic,
+        },
+    }
+    docs = templating.render(
+        "cel/generating-backup.yaml.j2",
+        api_version=API_VERSION,
+        name=naming.POLICY_BACKUP,
+        meta=_policy_meta(plan, "Back up labelled PVCs with VolSync",
+                          "For every PVC labelled with a backup tier, create its restic Secret "
+                          "and a ReplicationSource with the tier's schedule and retention."),
+        match_constraints=_match_constraints(plan, ["CREATE", "UPDATE"]),
+        match_labelled=_labels_cond(plan),
+        match_namespace=_namespace_cond(plan),
+        tier=CelExpr(f"object.metadata.labels[{cel_string(cfg.label_key)}]"),
+        schedule=CelExpr(f"{cel_block(schedules)}[variables.tier]"),
+        retain=CelExpr(f"{cel_block(retains)}[variables.tier]"),
+        credentials=CelExpr(f"resource.Get('v1', 'secrets', "
+                            f"{cel_string(cfg.credentials.namespace)}, "
+                            f"{cel_string(cfg.credentials.secret_name)})"),
+        repository=naming.restic_repository(cfg).cel(),
+        secret=cel_block(secret),
+        source=cel_block(source),
+    )
+    return [Resource("backup-policy", d) for d in docs]
+
+
+def render(plan: Plan) -> list[Resource]:
+    out = bridge.render(plan) + rbac.render(plan)
+    if plan.restores:
+        out += restore_policies(plan)
+    out += backup_policy(plan)
+    return out

@@ -1,0 +1,113 @@
+"""Every derived value: object names, the S3 endpoint, repository paths and URLs.
+
+A value that depends on the PVC is a ``Template`` of literal text and placeholders; it can be
+filled in for one PVC (explain, probe, tests) or turned into a CEL expression (policies), so
+the policy and the tools can never disagree about a URL or a name.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from kpolgen.config.model import Config
+from kpolgen.quoting import CelExpr, cel_string
+
+NAMESPACE = object()
+PVC = object()
+
+PART_OF = {"app.kubernetes.io/part-of": "kpolgen"}
+MANAGED_BY = {"app.kubernetes.io/managed-by": "kpolgen"}
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+VOLSYNC_GROUP = "volsync.backube"
+RD_KIND = "ReplicationDestination"
+RESTORE_TRIGGER_PREFIX = "restore-"
+SERVICE_PORT_NAME = "s3"
+
+POLICY_RESTORE = "volsync-smart-restore"
+POLICY_GUARD = "volsync-restore-guard"
+POLICY_RESTORE_OBJECT = "volsync-restore-destination"
+POLICY_BACKUP = "generate-volsync-backup"
+CLUSTERROLE_BACKGROUND = "kpolgen:volsync-background"
+CLUSTERROLE_ADMISSION = "kpolgen:volsync-admission"
+
+
+@dataclass(frozen=True)
+class Template:
+    parts: tuple[str | object, ...]
+
+    def fill(self, namespace: str, pvc: str) -> str:
+        return "".join(namespace if p is NAMESPACE else pvc if p is PVC else str(p)
+                       for p in self.parts)
+
+    def cel(self, namespace: str = "request.namespace",
+            pvc: str = "object.metadata.name") -> CelExpr:
+        pieces = [namespace if p is NAMESPACE else pvc if p is PVC else cel_string(str(p))
+                  for p in self._merged()]
+        return CelExpr(" + ".join(pieces))
+
+    def _merged(self) -> list[str | object]:
+        merged: list[str | object] = []
+        for part in self.parts:
+            if isinstance(part, str) and merged and isinstance(merged[-1], str):
+                merged[-1] = merged[-1] + part
+            elif part != "":
+                merged.append(part)
+        return merged
+
+
+def service_host(cfg: Config) -> str:
+    bridge = cfg.bridge
+    if bridge.kind == "none":
+        try:
+            if isinstance(ipaddress.ip_address(bridge.address), ipaddress.IPv6Address):
+                return f"[{bridge.address}]"
+        except ValueError:
+            pass
+        return bridge.address
+    return f"{bridge.name}.{bridge.namespace}.svc"
+
+
+def endpoint(cfg: Config) -> str:
+    """scheme://host:port of the S3 API as seen from inside the cluster."""
+    return f"{cfg.bridge.scheme}://{service_host(cfg)}:{cfg.bridge.port}"
+
+
+def _bucket_path(cfg: Config) -> str:
+    return f"{cfg.bucket}/{cfg.prefix}" if cfg.prefix else cfg.bucket
+
+
+def repository_path(cfg: Config) -> Template:
+    """<bucket>[/<prefix>]/<namespace>/<pvc>: the restic repository of one PVC."""
+    return Template((_bucket_path(cfg) + "/", NAMESPACE, "/", PVC))
+
+
+def check_url(cfg: Config) -> Template:
+    """The URL of the restic ``config`` object, which exists once the repository does."""
+    return Template((endpoint(cfg) + "/", *repository_path(cfg).parts, "/config"))
+
+
+def restic_repository(cfg: Config) -> Template:
+    """RESTIC_REPOSITORY for the mover: s3:<endpoint>/<bucket>[/<prefix>]/<ns>/<pvc>."""
+    return Template(("s3:" + endpoint(cfg) + "/", *repository_path(cfg).parts))
+
+
+def secret_name(cfg: Config) -> Template:
+    return Template((PVC, cfg.naming.secret_suffix))
+
+
+def source_name(cfg: Config) -> Template:
+    return Template((PVC, cfg.naming.source_suffix))
+
+
+def destination_name(cfg: Config) -> Template:
+    return Template((PVC, cfg.naming.destination_suffix))
+
+
+def bucket_policy_resource(cfg: Config) -> str:
+    """ARN pattern of every repository's ``config`` object (and nothing else)."""
+    return f"arn:aws:s3:::{_bucket_path(cfg)}/*/config"
+
+
+def sync_wave(cfg: Config, wave: int) -> dict[str, str]:
+    return {SYNC_WAVE: str(wave)} if cfg.argocd.sync_waves else {}

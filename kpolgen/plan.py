@@ -1,0 +1,60 @@
+"""The Plan: a validated config plus the engine decision and what the cluster must provide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kpolgen import compat
+from kpolgen.config.model import Config
+
+
+@dataclass(frozen=True)
+class Plan:
+    config: Config
+    engine: str
+    warnings: tuple[str, ...]
+
+    @property
+    def restores(self) -> bool:
+        return self.config.restore.mode != "off"
+
+    def requirements(self) -> list[str]:
+        """What the cluster needs, for the output header."""
+        cfg = self.config
+        needs = [f"Kyverno {cfg.kyverno.version} (engine {self.engine}) in namespace "
+                 f"{cfg.kyverno.namespace}"]
+        if self.engine == "cel" and cfg.kyverno.minor == 18 and cfg.restore.mode == "smart":
+            needs.append(compat.HTTP_BLOCKLIST)
+        needs.append(f"Secret {cfg.credentials.namespace}/{cfg.credentials.secret_name} with "
+                     f"keys {', '.join(cfg.credentials.keys)}")
+        if cfg.restore.mode == "smart":
+            needs.append("the bucket policy (bucket-policy.json from `render -o`) applied to "
+                         f"bucket {cfg.bucket}: anonymous s3:GetObject on */config only")
+        if self.restores:
+            needs.append("VolSync >= 0.8 (volume populator) and the AnyVolumeDataSource "
+                         "feature (default since Kubernetes 1.24)")
+            needs.append("a CSI driver with snapshots, the VolumeSnapshot CRDs and controller"
+                         + (f", VolumeSnapshotClass {cfg.volsync.snapshot_class}"
+                            if cfg.volsync.snapshot_class else ", a default VolumeSnapshotClass"))
+        if cfg.volsync.privileged_movers:
+            needs.append("annotation volsync.backube/privileged-movers=\"true\" on every app "
+                         "namespace (privileged movers)")
+        if cfg.bridge.kind in ("endpoints", "endpointslice"):
+            needs.append("Argo CD >= 3 excludes Endpoints/EndpointSlice by default: remove them "
+                         "from resource.exclusions in argocd-cm, or apply the bridge outside "
+                         "Argo CD, or use bridge.kind externalname/none")
+        if self.restores:
+            needs.append("Argo CD: PVCs get spec.dataSourceRef at admission; use "
+                         "compare-options ServerSideDiff=false on apps with labelled PVCs, or "
+                         "ignoreDifferences on /spec/dataSourceRef and /spec/dataSource with "
+                         "RespectIgnoreDifferences=true")
+        return needs
+
+
+def make_plan(cfg: Config) -> Plan:
+    decision = compat.decide(cfg.kyverno.version, cfg.kyverno.engine, cfg.restore.mode)
+    warnings = list(decision.warnings)
+    if cfg.restore.on_check_error == "fresh" and cfg.restore.mode == "smart":
+        warnings.append("restore.onCheckError 'fresh': when S3 cannot be checked, PVCs start "
+                        "empty even if a backup exists")
+    return Plan(cfg, decision.engine, tuple(warnings))

@@ -1,0 +1,79 @@
+"""Literal quoting for the languages kpolgen writes into: CEL and JMESPath.
+
+Every config value that reaches an expression goes through one of these functions, so no
+value can change an expression's structure. (YAML scalars are quoted by ``yamlout``.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+
+class CelExpr(str):
+    """A string that is already a CEL expression built from quoted parts."""
+
+
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    if ch == "\\":
+        return "\\\\"
+    if ch == "'":
+        return "\\'"
+    if ch == '"':
+        return '\\"'
+    if 0x20 <= code < 0x7F:
+        return ch
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def cel_string(value: str) -> CelExpr:
+    """A single-quoted CEL string literal; the output is printable ASCII only."""
+    return CelExpr("'" + "".join(_escape_char(c) for c in value) + "'")
+
+
+def cel_literal(value: object) -> CelExpr:
+    if isinstance(value, CelExpr):
+        return value
+    if isinstance(value, bool):
+        return CelExpr("true" if value else "false")
+    if isinstance(value, int):
+        return CelExpr(str(value))
+    if value is None:
+        return CelExpr("null")
+    if isinstance(value, str):
+        return cel_string(value)
+    if isinstance(value, (list, tuple)):
+        return cel_list(value)
+    if isinstance(value, dict):
+        items = ", ".join(f"{cel_string(str(k))}: {cel_literal(v)}" for k, v in value.items())
+        return CelExpr("{" + items + "}")
+    raise TypeError(f"no CEL literal for {type(value).__name__}")
+
+
+def cel_list(values: Iterable[object]) -> CelExpr:
+    return CelExpr("[" + ", ".join(cel_literal(v) for v in values) + "]")
+
+
+def jmespath_string(value: str) -> str:
+    """A JMESPath raw string literal ('...'), escaping quote and backslash."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def jmespath_json(value: object) -> str:
+    """A JMESPath JSON literal (`...`), with backticks escaped."""
+    return "`" + json.dumps(value, ensure_ascii=True).replace("`", "\\`") + "`"
+
+
+def cel_block(value: object, indent: int = 0) -> CelExpr:
+    """``cel_literal`` laid out over several lines, for maps and lists that people read."""
+    pad, inner = " " * indent, " " * (indent + 2)
+    if isinstance(value, dict) and value and not isinstance(value, CelExpr):
+        items = [f"{inner}{cel_string(str(k))}: {cel_block(v, indent + 2)}" for k, v in value.items()]
+        return CelExpr("{\n" + ",\n".join(items) + "\n" + pad + "}")
+    if isinstance(value, (list, tuple)) and value and any(isinstance(v, dict) for v in value):
+        items = [f"{inner}{cel_block(v, indent + 2)}" for v in value]
+        return CelExpr("[\n" + ",\n".join(items) + "\n" + pad + "]")
+    return cel_literal(value)

@@ -1,0 +1,49 @@
+"""The pure core: Config -> Plan -> resources -> one deterministic YAML stream."""
+
+from __future__ import annotations
+
+from kpolgen import __version__, engines, yamlout
+from kpolgen.plan import Plan
+from kpolgen.resources import Resource, sort_key
+
+
+def resources(plan: Plan) -> list[Resource]:
+    return sorted(engines.render(plan), key=sort_key)
+
+
+def header(plan: Plan) -> list[str]:
+    cfg = plan.config
+    lines = [
+        f"# Rendered by kpolgen {__version__} (engine {plan.engine}); do not edit by hand.",
+        f"# Effective config sha256: {cfg.digest}",
+        f"# Restore mode: {cfg.restore.mode}; S3 check: "
+        + (f"GET {_example_url(plan)}" if cfg.restore.mode == "smart" else "none"),
+    ]
+    if cfg.restore.mode == "smart" and cfg.restore.on_check_error == "fresh":
+        lines += [
+            "#",
+            "# !!! WARNING: restore.onCheckError is 'fresh'. When the S3 check fails (S3 down,",
+            "# !!! 403, 5xx, timeout) PVCs are ADMITTED EMPTY even if a backup exists.",
+        ]
+    lines += ["#", "# The cluster needs:"]
+    for need in plan.requirements():
+        lines.append(f"# - {need}")
+    return lines
+
+
+def _example_url(plan: Plan) -> str:
+    from kpolgen import naming
+
+    return naming.check_url(plan.config).fill("<namespace>", "<pvc>")
+
+
+def document_text(resource: Resource) -> str:
+    return yamlout.dump(resource.document)
+
+
+def stream(plan: Plan, items: list[Resource] | None = None) -> str:
+    items = resources(plan) if items is None else items
+    parts = ["\n".join(header(plan)) + "\n"]
+    for item in items:
+        parts.append("---\n" + document_text(item))
+    return "".join(parts)

@@ -1,0 +1,28 @@
+"""A rendered Kubernetes document and the component (output file) it belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Output order of components, in the stream and in the -o tree.
+COMPONENT_ORDER = ("bridge", "rbac", "restore-policy", "restore-guard", "restore-destination",
+                   "backup-policy")
+
+
+@dataclass(frozen=True)
+class Resource:
+    component: str
+    document: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.document.get("kind", ""))
+
+    @property
+    def name(self) -> str:
+        return str(self.document.get("metadata", {}).get("name", ""))
+
+
+def sort_key(resource: Resource) -> tuple[int, str, str]:
+    return (COMPONENT_ORDER.index(resource.component), resource.kind, resource.name)

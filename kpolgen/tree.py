@@ -1,0 +1,118 @@
+"""The ``-o DIR`` tree: one file per component, kustomization.yaml and the bucket policy.
+
+kpolgen records what it wrote in ``.kpolgen-files``; on the next run it removes files it wrote
+before and no longer renders, and touches nothing else in DIR. Each file is replaced
+atomically (write to a temporary file in DIR, then rename), and nothing is written before
+everything has rendered.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from kpolgen import render, yamlout
+from kpolgen.components import bucket_policy
+from kpolgen.plan import Plan
+from kpolgen.resources import COMPONENT_ORDER, Resource
+
+MARKER = ".kpolgen-files"
+KUSTOMIZATION = "kustomization.yaml"
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str
+    old: str | None  # None: missing
+    new: str | None  # None: to be removed
+
+    def diff(self) -> str:
+        old_lines = (self.old or "").splitlines(keepends=True)
+        new_lines = (self.new or "").splitlines(keepends=True)
+        return "".join(difflib.unified_diff(
+            old_lines, new_lines,
+            fromfile=f"a/{self.path}" if self.old is not None else "/dev/null",
+            tofile=f"b/{self.path}" if self.new is not None else "/dev/null"))
+
+
+def files(plan: Plan) -> dict[str, str]:
+    """File name -> content, for everything kpolgen writes into DIR."""
+    items = render.resources(plan)
+    head = "\n".join(render.header(plan)) + "\n"
+    out: dict[str, str] = {}
+    for component in COMPONENT_ORDER:
+        docs: list[Resource] = [r for r in items if r.component == component]
+        if docs:
+            out[f"{component}.yaml"] = head + "".join(
+                "---\n" + render.document_text(r) for r in docs)
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [name for name in out],
+    }
+    out[KUSTOMIZATION] = head + yamlout.dump(kustomization)
+    if plan.config.restore.mode == "smart":
+        out[bucket_policy.FILENAME] = bucket_policy.text(plan.config)
+    out[MARKER] = ("# Files written by kpolgen; it removes them when it no longer renders them.\n"
+                   + "".join(f"{name}\n" for name in sorted(out)))
+    return out
+
+
+def _owned(directory: Path) -> set[str]:
+    try:
+        text = (directory / MARKER).read_text("utf-8")
+    except OSError:
+        return set()
+    names = {line.strip() for line in text.splitlines()}
+    return {n for n in names if n and not n.startswith("#") and "/" not in n and n not in ("..", ".")}
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def changes(directory: Path, wanted: dict[str, str]) -> list[Change]:
+    found = []
+    for name, content in sorted(wanted.items()):
+        old = _read(directory / name)
+        if old != content:
+            found.append(Change(name, old, content))
+    for name in sorted(_owned(directory) - set(wanted)):
+        old = _read(directory / name)
+        if old is not None:
+            found.append(Change(name, old, None))
+    return found
+
+
+def _atomic_write(path: Path, content: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write(directory: Path, wanted: dict[str, str]) -> list[Change]:
+    directory.mkdir(parents=True, exist_ok=True)
+    todo = changes(directory, wanted)
+    for change in todo:
+        if change.new is not None and change.path != MARKER:
+            _atomic_write(directory / change.path, change.new)
+    for change in todo:
+        if change.new is None:
+            (directory / change.path).unlink(missing_ok=True)
+    if any(c.path == MARKER for c in todo):
+        _atomic_write(directory / MARKER, wanted[MARKER])
+    return todo
