@@ -48,25 +48,19 @@ def _err(text: str) -> None:
 
 
 def _load(config: Path, sets: list[str] | None, engine: str | None) -> tuple[Config, Document]:
-    from kpolgen.config import loader, model, overrides, schema, semantics
-    from kpolgen.diagnostics import ConfigError, Level
+    from kpolgen.config import load
+    from kpolgen.diagnostics import ConfigError
 
     display = "<stdin>" if str(config) == "-" else str(config)
     try:
-        doc = loader.load(config, display)
-        assignments = list(sets or []) + ([f"kyverno.engine={engine}"] if engine else [])
-        overrides.apply(doc, assignments, schema.schema())
-        problems = schema.check(doc)
-        if not any(p.level is Level.ERROR for p in problems):
-            data = model.apply_defaults(schema.schema(), doc.data)
-            problems += semantics.check(doc, data)
+        cfg, doc, warnings = load(config, sets, engine, display)
     except ConfigError as exc:
-        problems = exc.diagnostics
-    for problem in sorted(problems):
+        for problem in exc.diagnostics:
+            _err(problem.format())
+        raise typer.Exit(EXIT_INPUT) from None
+    for problem in warnings:
         _err(problem.format())
-    if any(p.level is Level.ERROR for p in problems):
-        raise typer.Exit(EXIT_INPUT)
-    return model.build(data), doc
+    return cfg, doc
 
 
 def _plan(config: Path, sets: list[str] | None, engine: str | None) -> Plan:

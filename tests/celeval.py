@@ -34,7 +34,9 @@ from typing import Any
 
 import cel
 
-__all__ = ["CelError", "CelEvalError", "compile_cel", "evaluate", "evaluate_variables"]
+__all__ = [
+    "KUBERNETES_EXTRAS", "CelError", "CelEvalError", "compile_cel", "evaluate", "evaluate_variables",
+]
 
 
 class CelError(ValueError):
@@ -43,6 +45,26 @@ class CelError(ValueError):
 
 class CelEvalError(ValueError):
     """Evaluation failed: missing key/field, no such overload, HTTP failure, ..."""
+
+
+def _base64_encode(data: Any) -> str:
+    import base64
+
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"base64.encode: expected bytes, got {type(data).__name__}")
+    return base64.b64encode(bytes(data)).decode("ascii")
+
+
+def _base64_decode(text: Any) -> bytes:
+    import base64
+
+    if not isinstance(text, str):
+        raise TypeError(f"base64.decode: expected string, got {type(text).__name__}")
+    return base64.b64decode(text, validate=True)
+
+
+# cel-go ext.Encoders (enabled in Kubernetes/Kyverno CEL); pass as ``extra_functions``.
+KUBERNETES_EXTRAS: dict[str, Any] = {"base64.encode": _base64_encode, "base64.decode": _base64_decode}
 
 
 # --- tokenizer -----------------------------------------------------------------
@@ -150,6 +172,7 @@ def evaluate(
     variables: dict[str, Any] | None = None,
     http_responses: Mapping[str, dict[str, Any] | BaseException] | None = None,
     calls: list[str] | None = None,
+    extra_functions: Mapping[str, Any] | None = None,
 ) -> Any:
     """Evaluate ``expr`` the way a Kyverno CEL policy would, fully offline.
 
@@ -159,6 +182,8 @@ def evaluate(
     to ``calls`` (if given).  A URL missing from ``http_responses`` or mapped to
     an Exception makes the call fail like a transport error; unless CEL absorbs
     the error (``true || ...``) evaluation raises ``CelEvalError``.
+    ``extra_functions`` binds more (qualified) functions, e.g. ``base64.encode``
+    or ``resource.Get``; see ``KUBERNETES_EXTRAS`` for ready-made ones.
     """
     program = _compile(expr)
     responses: Mapping[str, dict[str, Any] | BaseException] = http_responses or {}
@@ -182,7 +207,7 @@ def evaluate(
             "request": {} if request is None else request,
             "variables": {} if variables is None else variables,
         },
-        {"http.Get": http_get},
+        {"http.Get": http_get, **dict(extra_functions or {})},
     )
     try:
         result = program.execute(context)

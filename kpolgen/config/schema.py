@@ -99,7 +99,7 @@ def _message(error: Any, doc: Document) -> tuple[tuple[Any, ...], str, bool]:
         return (*path, key), f"unknown key {key!r}{hint}; allowed here: {where}", True
     if kind == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
-        return path, f"{name}: missing required key {missing!r}", False
+        return path, f"{name}: missing required key {missing!r}", True
     if kind == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
@@ -120,8 +120,9 @@ def _message(error: Any, doc: Document) -> tuple[tuple[Any, ...], str, bool]:
                     ref_hint = text
                     break
         return path, f"{name}: {_show(value)} is not {ref_hint or 'in the expected format'}", False
-    if kind == "propertyNames":
-        return path, f"{name}: key {_show(value)} is not a valid label value", False
+    if "propertyNames" in error.schema_path:
+        return ((*path, value), f"{name}: key {_show(value)} is not a valid label value (at most "
+                "63 letters, digits, '-', '_' or '.', starting and ending alphanumeric)", True)
     if kind in ("minimum", "maximum", "minProperties", "minItems", "maxLength", "uniqueItems"):
         return path, f"{name}: {error.message}", False
     return path, f"{name}: {error.message}", False
@@ -145,8 +146,5 @@ def check(doc: Document) -> list[Diagnostic]:
         if (path, text) in seen:
             continue
         seen.add((path, text))
-        if error.validator == "propertyNames":
-            at_key = True
-            path = (*path, error.instance)
         found.append(doc.diagnostic(path, text, key=at_key))
     return sorted(found)

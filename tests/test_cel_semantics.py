@@ -1,0 +1,417 @@
+"""End-to-end semantics of the rendered Kyverno CEL policies, evaluated offline.
+
+An admission simulator runs the real rendered expressions the way the API server and Kyverno
+would on PVC CREATE: MutatingPolicy (matchConditions, lazy variables, JSONPatch) -> the API
+server's dataSource/dataSourceRef normalisation -> guard ValidatingPolicy (Deny: a false or
+erroring validation denies). http.Get answers {'statusCode': N, 'body': ...} for every status
+(Kyverno >= 1.18); an Exception models a transport failure.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from celeval import KUBERNETES_EXTRAS, CelEvalError, compile_cel, evaluate  # noqa: E402
+from k8s_schemas import CRDS_DIR, validate_manifest  # noqa: E402
+
+from kpolgen import render  # noqa: E402
+from kpolgen.config import load  # noqa: E402
+from kpolgen.plan import make_plan  # noqa: E402
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "homelab.yaml"
+BASE = "http://rustfs.volsync-system.svc:9000/volsync-backups/"
+OPT_OUT, REASON = "kpolgen.io/skip-restore", "kpolgen.io/skip-restore-reason"
+MUTATE = ("MutatingPolicy", "volsync-smart-restore")
+GUARD = ("ValidatingPolicy", "volsync-restore-guard")
+DESTINATION = ("GeneratingPolicy", "volsync-restore-destination")
+BACKUP = ("GeneratingPolicy", "generate-volsync-backup")
+FRESH, ALWAYS, PREFIX = "restore.onCheckError=fresh", "restore.mode=always", "s3.prefix=k8s/prod"
+needs_crds = pytest.mark.skipif(not CRDS_DIR.is_dir(), reason=f"{CRDS_DIR} not checked out")
+
+
+@functools.lru_cache(maxsize=None)
+def policies(*sets: str) -> dict[tuple[str, str], dict[str, Any]]:
+    cfg, _, _ = load(EXAMPLE, sets=list(sets))
+    docs = [r.document for r in render.resources(make_plan(cfg))]
+    return {(d["kind"], d["metadata"]["name"]): d for d in docs
+            if d["apiVersion"].startswith("policies.kyverno.io/")}
+
+
+def url(ns: str = "apps", name: str = "data", prefix: str = "") -> str:
+    return f"{BASE}{prefix}{ns}/{name}/config"
+
+
+def status(code: int) -> dict[str, Any]:
+    return {"statusCode": code, "body": "" if code != 200 else "[core]\nversion = 2\n"}
+
+
+def ref(name: str = "data") -> dict[str, str]:
+    return {"apiGroup": "volsync.backube", "kind": "ReplicationDestination", "name": f"{name}-restore"}
+
+
+def pvc(name: str = "data", tier: str | None = "hourly", ns: str | None = "apps",
+        annotations: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if ns is not None:
+        meta["namespace"] = ns
+    if tier is not None:
+        meta["labels"] = {"backup": tier, "app": name}
+    if annotations is not None:
+        meta["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta,
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "longhorn",
+                     "resources": {"requests": {"storage": "5Gi"}}, **spec}}
+
+
+class Ctx:
+    """One policy evaluation: variables are evaluated lazily, at most once, when referenced."""
+
+    def __init__(self, policy: dict[str, Any], obj: dict[str, Any], request: dict[str, Any],
+                 responses: dict[str, Any] | None, calls: list[str],
+                 extra: dict[str, Any] | None = None) -> None:
+        self.defs = {v["name"]: v["expression"] for v in policy["spec"].get("variables") or []}
+        self.kw = {"object": obj, "request": request, "http_responses": responses or {},
+                   "calls": calls, "extra_functions": {**KUBERNETES_EXTRAS, **(extra or {})}}
+        self.cache: dict[str, Any] = {}
+
+    def _vars(self, expr: str) -> dict[str, Any]:
+        out = {}
+        for name in dict.fromkeys(re.findall(r"\bvariables\.(\w+)", expr)):
+            if name not in self.cache:  # an erroring variable stays absent: using it errors
+                try:
+                    self.cache[name] = evaluate(self.defs[name], variables=self._vars(self.defs[name]),
+                                                **self.kw)
+                except CelEvalError as exc:
+                    self.cache[name] = exc
+            if not isinstance(self.cache[name], CelEvalError):
+                out[name] = self.cache[name]
+        return out
+
+    def eval(self, expr: str) -> Any:
+        return evaluate(expr, variables=self._vars(expr), **self.kw)
+
+
+def matches(policy: dict[str, Any], obj: dict[str, Any], request: dict[str, Any]) -> bool:
+    """matchConditions are ANDed; they see no variables and no Kyverno libraries."""
+    return all(evaluate(c["expression"], object=obj, request=request) is True
+               for c in policy["spec"]["matchConditions"])
+
+
+def apply_patch(obj: dict[str, Any], patches: list[dict[str, Any]]) -> dict[str, Any]:
+    obj = copy.deepcopy(obj)
+    for p in patches:
+        assert p["op"] == "add", p
+        *parents, last = [s.replace("~1", "/").replace("~0", "~") for s in p["path"].split("/")[1:]]
+        node = obj
+        for step in parents:
+            node = node[step]  # a missing parent makes a JSON Patch 'add' fail
+        node[last] = p["value"]
+    return obj
+
+
+def normalize(obj: dict[str, Any]) -> dict[str, Any]:
+    """The API server's NormalizeDataSources (after mutating, before validating admission)."""
+    obj = copy.deepcopy(obj)
+    spec = obj.setdefault("spec", {})
+    if spec.get("dataSource") and not spec.get("dataSourceRef"):
+        spec["dataSourceRef"] = dict(spec["dataSource"])
+    elif spec.get("dataSourceRef") and not spec.get("dataSource") and "namespace" not in spec["dataSourceRef"]:
+        spec["dataSource"] = {k: v for k, v in spec["dataSourceRef"].items() if k in ("apiGroup", "kind", "name")}
+    return obj
+
+
+@dataclass
+class Admission:
+    admitted: bool
+    pvc: dict[str, Any]
+    messages: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+
+def admit(obj: dict[str, Any], namespace: str = "apps", responses: dict[str, Any] | None = None, *,
+          sets: tuple[str, ...] = (), guard_responses: dict[str, Any] | None = None,
+          run_mutating: bool = True) -> Admission:
+    pols = policies(*sets)
+    request = {"namespace": namespace, "operation": "CREATE", "name": obj["metadata"].get("name"),
+               "resource": {"group": "", "version": "v1", "resource": "persistentvolumeclaims"}}
+    calls: list[str] = []
+    mp = pols.get(MUTATE)
+    if mp and run_mutating:
+        try:
+            if matches(mp, obj, request):
+                ctx = Ctx(mp, obj, request, responses, calls)
+                for mutation in mp["spec"]["mutations"]:
+                    assert mutation["patchType"] == "JSONPatch"
+                    obj = apply_patch(obj, ctx.eval(mutation["jsonPatch"]["expression"]))
+        except CelEvalError as exc:
+            if mp["spec"]["failurePolicy"] == "Fail":
+                return Admission(False, obj, [f"{MUTATE[1]}: {exc}"], calls)
+            assert mp["spec"]["failurePolicy"] == "Ignore"  # admitted, unpatched
+    obj = normalize(obj)
+    messages: list[str] = []
+    vp = pols.get(GUARD)
+    if vp:
+        assert vp["spec"]["validationActions"] == ["Deny"] and vp["spec"]["failurePolicy"] == "Fail"
+        if matches(vp, obj, request):
+            ctx = Ctx(vp, obj, request, responses if guard_responses is None else guard_responses, calls)
+            for rule in vp["spec"]["validations"]:
+                try:
+                    ok, error = ctx.eval(rule["expression"]) is True, None
+                except CelEvalError as exc:
+                    ok, error = False, exc
+                if not ok:
+                    try:
+                        messages.append(ctx.eval(rule["messageExpression"]) if error is None else str(error))
+                    except CelEvalError as exc:
+                        messages.append(f"{GUARD[1]}: {error or exc}")
+    return Admission(not messages, obj, messages, calls)
+
+
+# --- the decision table --------------------------------------------------------------------------
+@pytest.mark.parametrize("code", [200, 404, 403, 500, 503])
+def test_decision_by_http_status(code: int) -> None:
+    res = admit(pvc(), responses={url(): status(code)})
+    assert res.calls and set(res.calls) == {url()}
+    if code == 200:
+        assert res.admitted, res.messages
+        assert res.pvc["spec"]["dataSourceRef"] == ref()
+        assert res.pvc["spec"]["dataSource"] == ref()  # what the guard saw after normalisation
+    elif code == 404:
+        assert res.admitted, res.messages
+        assert "dataSourceRef" not in res.pvc["spec"] and "dataSource" not in res.pvc["spec"]
+    else:
+        assert not res.admitted
+        text = " ".join(res.messages)
+        for needle in ("apps/data", url(), f"HTTP {code}", f"{OPT_OUT}=true", REASON):
+            assert needle in text, (needle, res.messages)
+
+
+@pytest.mark.parametrize("sets", [(), (PREFIX,)])
+def test_transport_error_denies(sets: tuple[str, ...]) -> None:
+    target = url(prefix="k8s/prod/" if sets else "")
+    res = admit(pvc(), responses={target: ConnectionError("connection refused")}, sets=sets)
+    assert not res.admitted and res.calls == [target]
+
+
+@pytest.mark.parametrize(("obj", "namespace"), [
+    pytest.param(pvc(tier=None), "apps", id="unlabelled"),
+    pytest.param(pvc(tier="Hourly"), "apps", id="unknown-tier"),
+    pytest.param(pvc(tier="weekly"), "apps", id="undeclared-tier"),
+    pytest.param(pvc(ns="kube-system"), "kube-system", id="excluded-namespace"),
+    pytest.param(pvc(dataSource={"kind": "PersistentVolumeClaim", "name": "other"}), "apps",
+                 id="clone-dataSource"),
+    pytest.param(pvc(dataSourceRef={"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
+                                    "name": "snap"}), "apps", id="foreign-dataSourceRef"),
+    pytest.param(pvc(dataSourceRef={**ref(), "name": "other-restore"}), "apps", id="other-pvcs-destination"),
+    pytest.param(pvc(annotations={OPT_OUT: "true", REASON: "fresh install"}), "apps", id="opted-out"),
+])
+@pytest.mark.parametrize("sets", [(), (ALWAYS,)])
+def test_skipped_without_any_call(obj: dict[str, Any], namespace: str, sets: tuple[str, ...]) -> None:
+    responses = {url(ns): status(200) for ns in ("apps", "kube-system")}  # a call would restore
+    res = admit(obj, namespace, responses, sets=sets)
+    assert res.admitted, res.messages
+    assert res.calls == []
+    assert res.pvc == normalize(obj)
+
+
+@pytest.mark.parametrize("annotations", [{OPT_OUT: "true"}, {OPT_OUT: "true", REASON: ""}])
+def test_opt_out_needs_a_reason(annotations: dict[str, str]) -> None:
+    res = admit(pvc(annotations=annotations), responses={url(): status(404)})
+    assert not res.admitted
+    assert any(REASON in m and "apps/data" in m for m in res.messages), res.messages
+
+
+@pytest.mark.parametrize("value", ["false", "True", "yes"])
+def test_opt_out_only_for_exact_true(value: str) -> None:
+    res = admit(pvc(annotations={OPT_OUT: value, REASON: "why"}), responses={url(): status(200)})
+    assert res.admitted and res.pvc["spec"]["dataSourceRef"] == ref()
+
+
+@pytest.mark.parametrize(("mutate_sees", "run_mutating"), [(status(404), True), (status(503), False),
+                                                           (status(200), False)])
+def test_guard_refuses_when_backup_exists_but_pvc_not_restored(mutate_sees: Any, run_mutating: bool) -> None:
+    res = admit(pvc(), responses={url(): mutate_sees}, guard_responses={url(): status(200)},
+                run_mutating=run_mutating)
+    assert not res.admitted
+    assert "dataSourceRef" not in res.pvc["spec"]
+    assert any("answered 200" in m and "data-restore" in m for m in res.messages), res.messages
+
+
+def test_guard_refuses_when_its_own_check_fails_after_a_restore() -> None:
+    res = admit(pvc(), responses={url(): status(200)}, guard_responses={url(): TimeoutError("slow")})
+    assert not res.admitted and res.pvc["spec"]["dataSourceRef"] == ref()
+
+
+@pytest.mark.parametrize(("answer", "restored"), [(status(503), False), (ConnectionError("down"), False),
+                                                  (status(403), False), (status(200), True),
+                                                  (status(404), False)])
+def test_on_check_error_fresh_admits(answer: Any, restored: bool) -> None:
+    res = admit(pvc(), responses={url(): answer}, sets=(FRESH,))
+    assert res.admitted, res.messages
+    assert res.calls == [url()]  # only the mutating policy asks S3
+    assert (res.pvc["spec"].get("dataSourceRef") == ref()) is restored
+    assert restored or "dataSourceRef" not in res.pvc["spec"]
+
+
+@pytest.mark.parametrize("name", ["data", "postgres-0"])
+def test_mode_always_restores_without_asking(name: str) -> None:
+    res = admit(pvc(name=name), responses={}, sets=(ALWAYS,))
+    assert res.admitted, res.messages
+    assert res.calls == [] and res.pvc["spec"]["dataSourceRef"] == ref(name)
+
+
+def test_mode_always_guard_refuses_unrestored_pvc() -> None:
+    res = admit(pvc(), responses={}, sets=(ALWAYS,), run_mutating=False)
+    assert not res.admitted and res.calls == []
+    assert any("restore.mode is always" in m for m in res.messages), res.messages
+
+
+def test_mode_off_renders_no_restore_policy() -> None:
+    assert set(policies("restore.mode=off")) == {BACKUP}
+    res = admit(pvc(), responses={url(): status(200)}, sets=("restore.mode=off",))
+    assert res.admitted and res.calls == [] and "dataSourceRef" not in res.pvc["spec"]
+
+
+@pytest.mark.parametrize("namespace", ["apps", "media"])
+def test_namespace_comes_from_the_request(namespace: str) -> None:
+    res = admit(pvc(ns=None), namespace, responses={url(namespace): status(200)})
+    assert res.admitted, res.messages
+    assert set(res.calls) == {url(namespace)} and res.pvc["spec"]["dataSourceRef"] == ref()
+
+
+@pytest.mark.parametrize(("code", "admitted"), [(200, True), (404, True), (500, False)])
+def test_s3_prefix_in_url(code: int, admitted: bool) -> None:
+    target = BASE + "k8s/prod/apps/data/config"
+    res = admit(pvc(), responses={target: status(code)}, sets=(PREFIX,))
+    assert set(res.calls) == {target} and res.admitted is admitted
+    assert admitted or any(target in m for m in res.messages)
+
+
+# --- the GeneratingPolicies -----------------------------------------------------------------------
+def generate(key: tuple[str, str], obj: dict[str, Any], sets: tuple[str, ...] = (),
+             secrets: dict[tuple[str, str], dict[str, Any]] | None = None
+             ) -> tuple[bool, list[dict[str, Any]], list[tuple[Any, ...]]]:
+    """(matched, generated objects with the namespace generator.Apply gives them, resource.Get calls)."""
+    policy = policies(*sets)[key]
+    request = {"namespace": "apps", "operation": "CREATE"}
+    if not matches(policy, obj, request):
+        return False, [], []
+    applied: list[dict[str, Any]] = []
+    gets: list[tuple[Any, ...]] = []
+
+    def resource_get(api_version: str, resource: str, ns: str, name: str) -> dict[str, Any]:
+        gets.append((api_version, resource, ns, name))
+        return (secrets or {})[(ns, name)]
+
+    def apply(ns: str, objects: list[dict[str, Any]]) -> bool:
+        applied.extend({**o, "metadata": {**o["metadata"], "namespace": ns}} for o in objects)
+        return True
+
+    ctx = Ctx(policy, obj, request, {}, [], {"resource.Get": resource_get, "generator.Apply": apply})
+    for gen in policy["spec"]["generate"]:
+        ctx.eval(gen["expression"])
+    return True, applied, gets
+
+
+def restored_pvc(**kw: Any) -> dict[str, Any]:
+    res = admit(pvc(**kw), responses={url(): status(200)})
+    assert res.admitted
+    return {**res.pvc, "metadata": {**res.pvc["metadata"], "uid": "0b9c-42"}}
+
+
+@needs_crds
+@pytest.mark.parametrize("storage_class", ["longhorn", "fast-nvme", None])
+def test_restore_destination_object(storage_class: str | None) -> None:
+    obj = restored_pvc(accessModes=["ReadWriteMany"], storageClassName=storage_class)
+    if storage_class is None:
+        del obj["spec"]["storageClassName"]
+    matched, out, _ = generate(DESTINATION, obj)
+    assert matched and len(out) == 1
+    rd = out[0]
+    assert (rd["kind"], rd["metadata"]["name"], rd["metadata"]["namespace"]) == (
+        "ReplicationDestination", "data-restore", "apps")
+    assert rd["spec"]["trigger"] == {"manual": "restore-0b9c-42"}
+    restic = rd["spec"]["restic"]
+    assert restic["copyMethod"] == "Snapshot" and restic["repository"] == "data-volsync-restic"
+    assert (restic["capacity"], restic["accessModes"]) == ("5Gi", ["ReadWriteMany"])
+    assert restic["storageClassName"] == (storage_class or "longhorn")
+    assert validate_manifest(rd) == []
+
+
+def test_restore_destination_skips_unrestored_pvc() -> None:
+    res = admit(pvc(), responses={url(): status(404)})
+    assert res.admitted and generate(DESTINATION, res.pvc)[0] is False
+
+
+CREDS = {"AWS_ACCESS_KEY_ID": "a2V5", "AWS_SECRET_ACCESS_KEY": "c2VjcmV0", "RESTIC_PASSWORD": "cHc="}
+
+
+@needs_crds
+@pytest.mark.parametrize(("tier", "schedule", "retain"), [
+    ("hourly", "0 * * * *", {"hourly": 24, "daily": 7}),
+    ("daily", "0 2 * * *", {"daily": 7, "weekly": 4}),
+])
+@pytest.mark.parametrize("sets", [(), (PREFIX,)])
+def test_backup_objects(tier: str, schedule: str, retain: dict[str, int], sets: tuple[str, ...]) -> None:
+    secret_src = {"apiVersion": "v1", "kind": "Secret", "data": {**CREDS, "EXTRA": "eA=="},
+                  "metadata": {"name": "volsync-restic-credentials", "namespace": "volsync-system"}}
+    matched, out, gets = generate(BACKUP, pvc(tier=tier), sets,
+                                  {("volsync-system", "volsync-restic-credentials"): secret_src})
+    assert matched and gets == [("v1", "secrets", "volsync-system", "volsync-restic-credentials")]
+    secret, source = out
+    repo = f"s3:{BASE}{'k8s/prod/' if sets else ''}apps/data"
+    assert secret["data"] == {"RESTIC_REPOSITORY": base64.b64encode(repo.encode()).decode(), **CREDS}
+    assert (secret["kind"], secret["metadata"]["name"]) == ("Secret", "data-volsync-restic")
+    assert source["metadata"] == {"name": "data-backup", "namespace": "apps",
+                                  "labels": {"app.kubernetes.io/part-of": "kpolgen"}}
+    assert source["spec"]["sourcePVC"] == "data" and source["spec"]["trigger"] == {"schedule": schedule}
+    assert source["spec"]["restic"]["retain"] == retain
+    assert source["spec"]["restic"]["repository"] == secret["metadata"]["name"]
+    for doc in (secret, source):
+        assert validate_manifest(doc) == []
+
+
+@pytest.mark.parametrize("obj", [pvc(tier=None), pvc(tier="Hourly"), pvc(tier="monthly")])
+def test_backup_skips_pvcs_without_a_tier(obj: dict[str, Any]) -> None:
+    assert generate(BACKUP, obj)[0] is False
+
+
+# --- static properties of every rendered expression ------------------------------------------------
+VARIANTS = [(), (FRESH,), (ALWAYS,), (PREFIX,), ("restore.mode=off",)]
+
+
+def expressions(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k in ("expression", "messageExpression") and isinstance(v, str)] \
+            + [e for k, v in node.items() for e in expressions(v)]
+    return [e for v in node for e in expressions(v)] if isinstance(node, list) else []
+
+
+@pytest.mark.parametrize("sets", VARIANTS, ids=str)
+def test_match_conditions_are_plain_kubernetes_cel(sets: tuple[str, ...]) -> None:
+    for key, policy in policies(*sets).items():
+        conditions = policy["spec"]["matchConditions"]
+        assert conditions, key
+        for cond in conditions:
+            assert not re.search(r"\b(variables|http|resource|generator|image|globalContext)\.",
+                                 cond["expression"]), (key, cond)
+
+
+@pytest.mark.parametrize("sets", VARIANTS, ids=str)
+def test_every_expression_compiles(sets: tuple[str, ...]) -> None:
+    docs = policies(*sets)
+    found = expressions(list(docs.values()))
+    assert len(found) >= 4 * len(docs)
+    for expr in found:
+        compile_cel(expr)

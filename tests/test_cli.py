@@ -1,0 +1,255 @@
+"""The CLI as a user runs it: output streams, exit codes, -o/--check, init, schema."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import EXAMPLES, HOMELAB, ROOT
+
+POSITION = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): (error|warning): ", re.M)
+
+
+def test_render_writes_only_manifests_to_stdout(cli):
+    result = cli("render", HOMELAB)
+    assert result.code == 0, result.err
+    docs = [d for d in yaml.safe_load_all(result.out) if d is not None]
+    kinds = sorted(d["kind"] for d in docs)
+    assert kinds == ["ClusterRole", "ClusterRole", "Endpoints", "GeneratingPolicy",
+                     "GeneratingPolicy", "MutatingPolicy", "Service", "ValidatingPolicy"]
+    assert result.out.startswith("# Rendered by kpolgen ")
+    assert "Effective config sha256:" in result.out.splitlines()[1]
+
+
+def test_render_is_deterministic(cli):
+    assert cli("render", HOMELAB).out == cli("render", HOMELAB).out
+
+
+def test_header_hash_follows_the_effective_config(cli):
+    base = cli("render", HOMELAB).out.splitlines()[1]
+    changed = cli("render", HOMELAB, "--set", "s3.bucket=other-bucket").out.splitlines()[1]
+    assert base != changed
+
+
+def test_check_url_for_apps_data(cli):
+    out = cli("render", HOMELAB).out
+    mutating = next(d for d in yaml.safe_load_all(out) if d and d["kind"] == "MutatingPolicy")
+    url = next(v["expression"] for v in mutating["spec"]["variables"] if v["name"] == "checkUrl")
+    assert url == ("'http://rustfs.volsync-system.svc:9000/volsync-backups/' + request.namespace"
+                   " + '/' + object.metadata.name + '/config'")
+
+
+def test_wrong_type_reports_file_line_col(cli, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("bridge:\n  port: high\n")
+    result = cli("render", config)
+    assert result.code == 2
+    assert result.out == ""
+    assert f"{config}:2:9: error: port: expected integer" in result.err
+    assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(("text", "line", "needle"), [
+    ("", 1, "config is empty"),
+    ("kyverno: [\n", 2, "invalid YAML"),
+    ("s3:\n  bucket: a-b-c\ns3:\n  prefix: x\n", 3, "duplicate key 's3'"),
+    ("- a\n- b\n", 1, "must be a mapping"),
+    ("kyvern:\n  version: '1.19'\n", 1, "did you mean 'kyverno'"),
+    ("restore:\n  mode: smrt\n", 2, "did you mean 'smart'"),
+    ("kyverno:\n  version: 1.19\n", 2, "quote it"),
+    ("backup:\n  tiers:\n    hourly:\n      schedule: '61 * * * *'\n      retain: {hourly: 1}\n",
+     4, "minute 61 is outside 0-59"),
+    ("backup:\n  tiers:\n    hourly:\n      schedule: 'every hour'\n      retain: {hourly: 1}\n",
+     4, "cron schedule"),
+    ("backup:\n  tiers:\n    hourly:\n      schedule: '@daily'\n", 3, "missing required key 'retain'"),
+    ("backup:\n  tiers:\n    hourly:\n      schedule: '@daily'\n      retain: {daily: 0}\n",
+     5, "minimum"),
+    ("backup:\n  tiers:\n    hourly:\n      schedule: '@daily'\n      retain: {}\n", 5, "retain"),
+    ("bridge:\n  address: 300.1.1.1\n", 2, "not an IP address"),
+    ("bridge:\n  address: 127.0.0.1\n", 2, "cannot be an endpoint"),
+    ("bridge:\n  kind: externalname\n  address: 10.0.0.1\n", 3, "must be a DNS name"),
+    ("bridge:\n  port: 70000\n", 2, "65535"),
+    ("bridge:\n  name: Not_A_Name\n", 2, "DNS-1123"),
+    ("backup:\n  tiers:\n    " + "x" * 64 + ":\n      schedule: '@daily'\n      retain: {daily: 1}\n",
+     3, "label value"),
+    ("a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+     "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n", 1, "alias bomb"),
+])
+def test_bad_input_is_reported_with_position(cli, tmp_path, text, line, needle):
+    config = tmp_path / "bad.yaml"
+    config.write_text(text)
+    result = cli("validate", config)
+    assert result.code == 2, result.err
+    assert needle in result.err
+    first_error = next(m for m in POSITION.finditer(result.err) if m.group(4) == "error")
+    assert first_error.group("file") == str(config)
+    assert int(first_error.group("line")) == line, result.err
+    assert "Traceback" not in result.err
+
+
+def test_binary_and_huge_files_are_refused(cli, tmp_path):
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
+    result = cli("validate", binary)
+    assert result.code == 2 and POSITION.search(result.err), result.err
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("# x\n" * 400_000)
+    result = cli("validate", huge)
+    assert result.code == 2 and "the limit is" in result.err
+
+
+def test_missing_file(cli, tmp_path):
+    result = cli("render", tmp_path / "nope.yaml")
+    assert result.code == 2
+    assert "cannot read config" in result.err
+
+
+def test_set_overrides_and_their_position(cli):
+    result = cli("render", HOMELAB, "--set", "s3.bucket=other-bucket", "-s", "bridge.port=9100")
+    assert result.code == 0
+    assert "http://rustfs.volsync-system.svc:9100/other-bucket/" in result.out
+    bad = cli("validate", HOMELAB, "--set", "bridge.port=x")
+    assert bad.code == 2
+    assert bad.err.startswith("--set:1:1: error: port: expected integer")
+    assert cli("validate", HOMELAB, "--set", "nonsense").code == 2
+
+
+def test_string_keys_stay_strings_with_set(cli):
+    result = cli("validate", HOMELAB, "--set", "kyverno.version=1.18")
+    assert result.code == 0
+    assert "httpBlocklist" in result.err and ": warning: " in result.err
+
+
+def test_refusal_names_the_alternatives(cli):
+    result = cli("render", HOMELAB, "--set", "kyverno.version=1.16")
+    assert result.code == 2
+    assert result.out == ""
+    assert "1.18" in result.err and "restore.mode" in result.err
+    assert POSITION.match(result.err)
+
+
+def test_cel_engine_on_old_kyverno_is_refused(cli):
+    result = cli("render", HOMELAB, "--engine", "cel", "--set", "kyverno.version=1.16")
+    assert result.code == 2 and "1.17" in result.err
+    result = cli("render", HOMELAB, "--engine", "cel", "--set", "kyverno.version=1.17")
+    assert result.code == 2 and "1.18" in result.err
+    assert cli("render", HOMELAB, "--engine", "cel", "--set", "kyverno.version=1.17",
+               "--set", "restore.mode=always").code == 0
+
+
+def test_output_tree_and_check(cli, tmp_path):
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "mine.txt").write_text("not kpolgen's")
+    assert cli("render", HOMELAB, "-o", out).code == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [".kpolgen-files", "backup-policy.yaml", "bridge.yaml", "bucket-policy.json",
+                     "kustomization.yaml", "mine.txt", "rbac.yaml", "restore-destination.yaml",
+                     "restore-guard.yaml", "restore-policy.yaml"]
+    kustomization = yaml.safe_load((out / "kustomization.yaml").read_text())
+    assert kustomization["resources"] == ["bridge.yaml", "rbac.yaml", "restore-policy.yaml",
+                                          "restore-guard.yaml", "restore-destination.yaml",
+                                          "backup-policy.yaml"]
+    policy = json.loads((out / "bucket-policy.json").read_text())
+    assert policy["Statement"][0]["Action"] == ["s3:GetObject"]
+    assert policy["Statement"][0]["Resource"] == ["arn:aws:s3:::volsync-backups/*/config"]
+
+    current = cli("render", HOMELAB, "-o", out, "--check")
+    assert current.code == 0, current.out
+
+    (out / "bridge.yaml").write_text("edited\n")
+    stale = cli("render", HOMELAB, "-o", out, "--check")
+    assert stale.code == 1
+    assert "--- a/bridge.yaml" in stale.out and "-edited" in stale.out
+    assert (out / "bridge.yaml").read_text() == "edited\n"  # --check writes nothing
+
+    # restore.mode off renders no restore policies: kpolgen removes its own stale files only
+    assert cli("render", HOMELAB, "-o", out, "--set", "restore.mode=off").code == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [".kpolgen-files", "backup-policy.yaml", "bridge.yaml", "kustomization.yaml",
+                     "mine.txt", "rbac.yaml"]
+    assert (out / "mine.txt").read_text() == "not kpolgen's"
+    assert not list(out.glob("*.tmp"))
+
+
+def test_check_needs_output_dir(cli):
+    assert cli("render", HOMELAB, "--check").code == 2
+
+
+def test_invalid_config_writes_nothing(cli, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("bridge:\n  port: 0\n")
+    out = tmp_path / "out"
+    assert cli("render", config, "-o", out).code == 2
+    assert not out.exists()
+
+
+def test_init_writes_a_valid_starter_and_refuses_to_overwrite(cli, tmp_path):
+    target = tmp_path / "kpolgen.yaml"
+    assert cli("init", target).code == 0
+    text = target.read_text()
+    assert text.startswith("# yaml-language-server: $schema=")
+    assert cli("validate", target).code == 0
+    assert cli("init", target).code == 2
+    target.write_text("mine")
+    assert cli("init", target, "--force").code == 0
+    assert target.read_text() == text
+    # the starter spells out the defaults: it renders like an empty mapping does
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("{}\n")
+    assert cli("render", target).out == cli("render", empty).out
+
+
+def test_schema_command_prints_the_shipped_schema(cli):
+    result = cli("schema")
+    schema = json.loads(result.out)
+    assert schema["properties"]["restore"]["properties"]["mode"]["enum"] == ["smart", "always",
+                                                                               "off"]
+    assert schema["properties"]["kyverno"]["properties"]["engine"]["enum"] == [
+        "auto", "cel", "clusterpolicy"]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_examples_validate(cli, example):
+    result = cli("validate", example)
+    assert result.code == 0, result.err
+
+
+def test_version_and_help(cli):
+    assert re.fullmatch(r"kpolgen \d+\.\d+\.\d+\n", cli("--version").out)
+    result = cli("--help")
+    assert result.code == 0 and "render" in result.out and "Exit codes" in result.out
+
+
+def test_installed_entry_point(installed, tmp_path):
+    """The wheel installed by `pip install .` works, templates included, from any directory."""
+    result = installed("render", HOMELAB, cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert "kind: MutatingPolicy" in result.out
+    assert installed("render", "-", cwd=tmp_path, stdin=HOMELAB.read_text()).out == result.out
+    bad = installed("validate", "-", cwd=tmp_path, stdin="bridge: {port: x}\n")
+    assert bad.code == 2 and bad.err.startswith("<stdin>:1:16: error:")
+
+
+def test_python_dash_m(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "kpolgen", "--version"], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith("kpolgen ")
+
+
+def test_policies_out_is_current(cli):
+    """The committed policies-out/ is exactly what kpolgen renders for examples/homelab.yaml."""
+    result = cli("render", HOMELAB, "-o", ROOT / "policies-out", "--check")
+    assert result.code == 0, result.out + result.err
+
+
+def test_stdout_is_never_half_written_on_error(cli, tmp_path: Path):
+    config = tmp_path / "c.yaml"
+    config.write_text("kyverno: {version: '1.16'}\n")
+    assert cli("render", config).out == ""
