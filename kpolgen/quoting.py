@@ -58,8 +58,9 @@ def cel_list(values: Iterable[object]) -> CelExpr:
 
 
 def jmespath_string(value: str) -> str:
-    """A JMESPath raw string literal ('...'), escaping quote and backslash."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """A JMESPath literal for ``value``: a JSON string in backticks. (Raw '...' literals
+    treat backslashes differently across implementations, so they are not used.)"""
+    return jmespath_json(value)
 
 
 def jmespath_json(value: object) -> str:

@@ -8,7 +8,6 @@ block when they span lines. Mapping keys keep their insertion order: the rendere
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -41,9 +40,25 @@ def quote(text: str) -> str:
     return _double(text)
 
 
+_SHORT_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def _double(text: str) -> str:
-    out = json.dumps(text, ensure_ascii=True)
-    return out.replace("\x7f", "\\u007f")
+    """A double-quoted scalar in printable ASCII: YAML escapes for everything else."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[ch])
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
 
 
 def _block_ok(text: str) -> bool:
@@ -93,10 +108,20 @@ def _emit_entry(item: Any, child_indent: int, out: list[str], head: str) -> None
         out.append(f"{head} {scalar(item)}")
 
 
+MAX_KEY = 1000  # YAML limits implicit keys to 1024 characters
+
+
+def _key(key: str) -> str:
+    text = quote(key)
+    if len(text) > MAX_KEY:
+        raise ValueError(f"mapping key longer than {MAX_KEY} characters")
+    return text
+
+
 def _emit_mapping_body(mapping: dict[str, Any], indent: int, out: list[str]) -> None:
     pad = " " * indent
     for key, item in mapping.items():
-        _emit_entry(item, indent + 2, out, f"{pad}{quote(key)}:")
+        _emit_entry(item, indent + 2, out, f"{pad}{_key(key)}:")
 
 
 def _emit_sequence_body(items: list[Any], indent: int, out: list[str]) -> None:
@@ -105,9 +130,9 @@ def _emit_sequence_body(items: list[Any], indent: int, out: list[str]) -> None:
         if isinstance(item, dict) and item:
             keys = list(item.items())
             k0, v0 = keys[0]
-            _emit_entry(v0, indent + 4, out, f"{pad}- {quote(k0)}:")
+            _emit_entry(v0, indent + 4, out, f"{pad}- {_key(k0)}:")
             for key, value in keys[1:]:
-                _emit_entry(value, indent + 4, out, f"{pad}  {quote(key)}:")
+                _emit_entry(value, indent + 4, out, f"{pad}  {_key(key)}:")
         else:
             _emit_entry(item, indent + 2, out, f"{pad}-")
 

@@ -99,7 +99,12 @@ class Ctx:
         return out
 
     def eval(self, expr: str) -> Any:
-        return evaluate(expr, variables=self._vars(expr), **self.kw)
+        values = self._vars(expr)
+        try:
+            return evaluate(expr, variables=values, **self.kw)
+        except CelEvalError as exc:  # name the variable that failed, e.g. a transport error
+            failed = [f"{k}: {v}" for k, v in self.cache.items() if isinstance(v, CelEvalError)]
+            raise CelEvalError("; ".join(failed) or str(exc)) from exc
 
 
 def matches(policy: dict[str, Any], obj: dict[str, Any], request: dict[str, Any]) -> bool:
@@ -197,11 +202,14 @@ def test_decision_by_http_status(code: int) -> None:
             assert needle in text, (needle, res.messages)
 
 
+@pytest.mark.parametrize("run_mutating", [True, False])
 @pytest.mark.parametrize("sets", [(), (PREFIX,)])
-def test_transport_error_denies(sets: tuple[str, ...]) -> None:
+def test_transport_error_denies(sets: tuple[str, ...], run_mutating: bool) -> None:
     target = url(prefix="k8s/prod/" if sets else "")
-    res = admit(pvc(), responses={target: ConnectionError("connection refused")}, sets=sets)
+    res = admit(pvc(), responses={target: ConnectionError("connection refused")}, sets=sets,
+                run_mutating=run_mutating)
     assert not res.admitted and res.calls == [target]
+    assert "connection refused" in " ".join(res.messages) and "dataSourceRef" not in res.pvc["spec"]
 
 
 @pytest.mark.parametrize(("obj", "namespace"), [
