@@ -11,7 +11,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from kpolgen.config.model import Config
-from kpolgen.quoting import CelExpr, cel_string
+from kpolgen.quoting import CelStringExpr, cel_string
 
 NAMESPACE = object()
 PVC = object()
@@ -41,10 +41,10 @@ class Template:
                        for p in self.parts)
 
     def cel(self, namespace: str = "request.namespace",
-            pvc: str = "object.metadata.name") -> CelExpr:
+            pvc: str = "object.metadata.name") -> CelStringExpr:
         pieces = [namespace if p is NAMESPACE else pvc if p is PVC else cel_string(str(p))
                   for p in self._merged()]
-        return CelExpr(" + ".join(pieces))
+        return CelStringExpr(" + ".join(pieces))
 
     def _merged(self) -> list[str | object]:
         merged: list[str | object] = []

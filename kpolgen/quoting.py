@@ -14,6 +14,10 @@ class CelExpr(str):
     """A string that is already a CEL expression built from quoted parts."""
 
 
+class CelStringExpr(CelExpr):
+    """A CEL expression known to evaluate to a string (e.g. a name built by concatenation)."""
+
+
 def _escape_char(ch: str) -> str:
     code = ord(ch)
     if ch == "\\":
@@ -29,9 +33,9 @@ def _escape_char(ch: str) -> str:
     return f"\\U{code:08x}"
 
 
-def cel_string(value: str) -> CelExpr:
+def cel_string(value: str) -> CelStringExpr:
     """A single-quoted CEL string literal; the output is printable ASCII only."""
-    return CelExpr("'" + "".join(_escape_char(c) for c in value) + "'")
+    return CelStringExpr("'" + "".join(_escape_char(c) for c in value) + "'")
 
 
 def cel_literal(value: object) -> CelExpr:
@@ -48,9 +52,25 @@ def cel_literal(value: object) -> CelExpr:
     if isinstance(value, (list, tuple)):
         return cel_list(value)
     if isinstance(value, dict):
-        items = ", ".join(f"{cel_string(str(k))}: {cel_literal(v)}" for k, v in value.items())
+        wrap = _needs_dyn(value)
+        items = ", ".join(f"{cel_string(str(k))}: {_dyn(cel_literal(v), wrap)}"
+                          for k, v in value.items())
         return CelExpr("{" + items + "}")
     raise TypeError(f"no CEL literal for {type(value).__name__}")
+
+
+def _needs_dyn(mapping: dict[object, object]) -> bool:
+    """Kubernetes CEL rejects map literals whose values differ in type unless they are dyn():
+    keep all-string and all-int maps as they are, wrap everything else."""
+    values = list(mapping.values())
+    plain_str = all(isinstance(v, str) and (not isinstance(v, CelExpr) or
+                                            isinstance(v, CelStringExpr)) for v in values)
+    plain_int = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+    return not (plain_str or plain_int)
+
+
+def _dyn(expr: CelExpr, wrap: bool) -> CelExpr:
+    return CelExpr(f"dyn({expr})") if wrap else expr
 
 
 def cel_list(values: Iterable[object]) -> CelExpr:
@@ -72,7 +92,9 @@ def cel_block(value: object, indent: int = 0) -> CelExpr:
     """``cel_literal`` laid out over several lines, for maps and lists that people read."""
     pad, inner = " " * indent, " " * (indent + 2)
     if isinstance(value, dict) and value and not isinstance(value, CelExpr):
-        items = [f"{inner}{cel_string(str(k))}: {cel_block(v, indent + 2)}" for k, v in value.items()]
+        wrap = _needs_dyn(value)
+        items = [f"{inner}{cel_string(str(k))}: {_dyn(cel_block(v, indent + 2), wrap)}"
+                 for k, v in value.items()]
         return CelExpr("{\n" + ",\n".join(items) + "\n" + pad + "}")
     if isinstance(value, (list, tuple)) and value and any(isinstance(v, dict) for v in value):
         items = [f"{inner}{cel_block(v, indent + 2)}" for v in value]

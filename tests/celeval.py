@@ -63,7 +63,8 @@ def _base64_decode(text: Any) -> bytes:
     return base64.b64decode(text, validate=True)
 
 
-# cel-go ext.Encoders (enabled in Kubernetes/Kyverno CEL); pass as ``extra_functions``.
+# cel-go ext.Encoders functions, pass as ``extra_functions`` (whether the target Kyverno
+# CEL environment declares them is not checked here).
 KUBERNETES_EXTRAS: dict[str, Any] = {"base64.encode": _base64_encode, "base64.decode": _base64_decode}
 
 

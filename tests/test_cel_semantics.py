@@ -132,7 +132,8 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
     if spec.get("dataSource") and not spec.get("dataSourceRef"):
         spec["dataSourceRef"] = dict(spec["dataSource"])
     elif spec.get("dataSourceRef") and not spec.get("dataSource") and "namespace" not in spec["dataSourceRef"]:
-        spec["dataSource"] = {k: v for k, v in spec["dataSourceRef"].items() if k in ("apiGroup", "kind", "name")}
+        spec["dataSource"] = {k: spec["dataSourceRef"][k] for k in ("apiGroup", "kind", "name")
+                              if k in spec["dataSourceRef"]}
     return obj
 
 
@@ -401,8 +402,8 @@ VARIANTS = [(), (FRESH,), (ALWAYS,), (PREFIX,), ("restore.mode=off",)]
 
 def expressions(node: Any) -> list[str]:
     if isinstance(node, dict):
-        return [v for k, v in node.items() if k in ("expression", "messageExpression") and isinstance(v, str)] \
-            + [e for k, v in node.items() for e in expressions(v)]
+        own = [v for k, v in node.items() if k in ("expression", "messageExpression")]
+        return own + [e for v in node.values() for e in expressions(v)]
     return [e for v in node for e in expressions(v)] if isinstance(node, list) else []
 
 

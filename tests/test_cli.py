@@ -18,7 +18,8 @@ def test_render_writes_only_manifests_to_stdout(cli):
     assert result.code == 0, result.err
     docs = [d for d in yaml.safe_load_all(result.out) if d is not None]
     kinds = sorted(d["kind"] for d in docs)
-    assert kinds == ["ClusterRole", "ClusterRole", "Endpoints", "GeneratingPolicy",
+    assert kinds == ["ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding",
+                     "Endpoints", "GeneratingPolicy",
                      "GeneratingPolicy", "MutatingPolicy", "Service", "ValidatingPolicy"]
     assert result.out.startswith("# Rendered by kpolgen ")
     assert "Effective config sha256:" in result.out.splitlines()[1]

@@ -101,3 +101,15 @@ def test_restore_mutation_only_at_create_and_backup_covers_existing_pvcs():
     backup = docs["generate-volsync-backup"]["spec"]
     assert backup["evaluation"]["generateExisting"]["enabled"] is True
     assert "DELETE" not in backup["matchConstraints"]["resourceRules"][0]["operations"]
+
+
+def test_rbac_binds_the_configured_service_accounts():
+    docs = render_docs(HOMELAB, "kyverno.namespace=policy-engine",
+                       "kyverno.serviceAccounts.backgroundController=bg")
+    bindings = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ClusterRoleBinding"}
+    background = bindings["kpolgen:volsync-background"]
+    assert background["roleRef"]["name"] == "kpolgen:volsync-background"
+    assert background["subjects"] == [{"kind": "ServiceAccount", "name": "bg",
+                                       "namespace": "policy-engine"}]
+    admission = bindings["kpolgen:volsync-admission"]
+    assert admission["subjects"][0]["name"] == "kyverno-admission-controller"

@@ -1,4 +1,5 @@
-"""Least-privilege ClusterRoles aggregated into Kyverno's controllers."""
+"""Least-privilege ClusterRoles for Kyverno's controllers: aggregated into Kyverno's own roles
+and bound directly to the configured service accounts."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ def render(plan: Plan) -> list[Resource]:
         admission_role=naming.CLUSTERROLE_ADMISSION,
         background_labels=dict(base, **{AGGREGATE_BACKGROUND: "true"}),
         admission_labels=dict(base, **{AGGREGATE_ADMISSION: "true"}),
+        base_labels=base,
         annotations=naming.sync_wave(cfg, cfg.argocd.infrastructure_wave),
+        kyverno_namespace=cfg.kyverno.namespace,
+        background_sa=cfg.kyverno.background_sa,
+        admission_sa=cfg.kyverno.admission_sa,
     )
     return [Resource("rbac", doc) for doc in docs]
