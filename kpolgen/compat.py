@@ -6,15 +6,15 @@ reason and the alternatives. The README's compatibility matrix is generated from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
+
 
 MIN_MINOR = 10
 CEL_AUTO_FROM = 18  # first minor whose http.Get reports status codes
 TESTED_MINOR = 19
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     engine: str
     modes: tuple[str, ...]
     minors: tuple[int, int]  # inclusive range
@@ -57,8 +57,7 @@ class Refusal(Exception):
     """A combination that cannot work; the message says why and what to do instead."""
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     engine: str
     warnings: tuple[str, ...]
 

@@ -6,7 +6,8 @@ them once, as ``FILE:LINE:COL: level: message`` on stderr.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
+
 from enum import Enum
 
 
@@ -15,8 +16,7 @@ class Level(str, Enum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True, order=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     file: str
     line: int
     col: int

@@ -7,8 +7,9 @@ the policy and the tools can never disagree about a URL or a name.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import ipaddress
-from dataclasses import dataclass
 
 from kpolgen.config.model import Config
 from kpolgen.quoting import CelStringExpr, cel_string
@@ -32,8 +33,7 @@ CLUSTERROLE_BACKGROUND = "kpolgen:volsync-background"
 CLUSTERROLE_ADMISSION = "kpolgen:volsync-admission"
 
 
-@dataclass(frozen=True)
-class Template:
+class Template(NamedTuple):
     parts: tuple[str | object, ...]
 
     def fill(self, namespace: str, pvc: str) -> str:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
+
 
 from kpolgen import compat
 from kpolgen.config.model import Config
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     config: Config
     engine: str
     warnings: tuple[str, ...]

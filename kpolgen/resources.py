@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # Output order of components, in the stream and in the -o tree.
 COMPONENT_ORDER = ("bridge", "rbac", "restore-policy", "restore-guard", "restore-destination",
                    "backup-policy")
 
 
-@dataclass(frozen=True)
-class Resource:
+class Resource(NamedTuple):
     component: str
     document: dict[str, Any]
 

@@ -8,7 +8,6 @@ CEL literals. A template that renders broken YAML fails loudly at parse time.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +16,38 @@ from kpolgen.quoting import cel_literal
 
 
 def templates_dir() -> Path:
-    packaged = resources.files("kpolgen").joinpath("templates")
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "templates"
+    """Inside the installed wheel, or the repository's top-level folder in a checkout."""
+    packaged = Path(__file__).with_name("templates")
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "templates"
 
 
 def _yaml_filter(value: Any) -> str:
     return yamlout.flow(value)
+
+
+def _bytecode_cache() -> Any:
+    """Jinja's compiled-template cache in the user's cache directory (checksummed by Jinja,
+    so a changed template is recompiled). Compiling the templates costs more than rendering
+    them; KPOLGEN_NO_CACHE=1 turns the cache off, an unwritable directory is skipped."""
+    import os
+
+    if os.environ.get("KPOLGEN_NO_CACHE"):
+        return None
+    import jinja2
+
+    from kpolgen import __version__
+
+    base = os.environ.get("KPOLGEN_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "kpolgen")
+    directory = os.path.join(base, f"jinja-{__version__}")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        if not os.access(directory, os.W_OK):
+            return None
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(directory)
 
 
 @lru_cache(maxsize=1)
@@ -33,6 +56,7 @@ def environment() -> Any:
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import difflib
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from kpolgen import render, yamlout
 from kpolgen.components import bucket_policy
@@ -23,8 +23,7 @@ MARKER = ".kpolgen-files"
 KUSTOMIZATION = "kustomization.yaml"
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     path: str
     old: str | None  # None: missing
     new: str | None  # None: to be removed

@@ -97,3 +97,47 @@ def test_jmespath_string_literals_round_trip(text):
     import jmespath
 
     assert jmespath.search(jmespath_string(text), {}) == text
+
+
+# --- the fast schema check agrees with jsonschema -------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 70000) | st.text(max_size=12)
+    | st.sampled_from(["1.19", "cel", "smart", "Snapshot", "0 * * * *", "192.168.1.1",
+                       "volsync-backups", "1Gi", "-x", "a.b/c"]),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from(["hourly", "daily", "schedule", "retain", "x"]),
+                      children, max_size=3),
+    max_leaves=8)
+
+
+@st.composite
+def mutated_configs(draw):
+    """The example config with one value somewhere replaced by something random."""
+    data = yaml.safe_load(HOMELAB.read_text())
+    paths = [p for p in PATHS if p[0] in data] + [("kyverno",), ("backup", "tiers"),
+                                                    ("excludedNamespaces",), ("bridge", "port")]
+    path = draw(st.sampled_from(paths))
+    node = data
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = draw(JSON_VALUES)
+    return data
+
+
+@given(mutated_configs())
+@settings(max_examples=300, deadline=None)
+def test_fast_check_agrees_with_jsonschema(data):
+    from jsonschema import Draft202012Validator
+
+    from kpolgen.config import fastcheck
+
+    expected = Draft202012Validator(schema()).is_valid(data)
+    assert fastcheck.is_valid(schema(), data) in (expected, None)
+
+
+def test_fast_check_is_sure_about_the_shipped_schema():
+    from kpolgen.config import fastcheck
+
+    assert fastcheck.is_valid(schema(), yaml.safe_load(HOMELAB.read_text())) is True
+    assert fastcheck.is_valid(schema(), {"bridge": {"port": "x"}}) is False

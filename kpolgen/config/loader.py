@@ -1,16 +1,15 @@
 """Read a config file into plain data while remembering where every value came from.
 
-ruamel.yaml keeps line/column marks on round-trip containers; we copy them into a flat
-``positions`` table keyed by the path of each value, so later stages (schema, semantics) can
-report ``FILE:LINE:COL`` without holding ruamel objects.
+YAML nodes carry line/column marks; we copy them into a flat ``positions`` table keyed by
+the path of each value, so later stages (schema, semantics) can report ``FILE:LINE:COL``
+without holding parser objects. Size, encoding, duplicate keys and alias expansion are
+checked here.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from kpolgen.diagnostics import ConfigError, Diagnostic, Level
 
@@ -20,21 +19,20 @@ MAX_NODES = 20_000
 PathKey = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
-class Pos:
+class Pos(NamedTuple):
     file: str
     line: int
     col: int
 
 
-@dataclass
 class Document:
     """Plain config data plus the source position of every value (and every mapping key)."""
 
-    data: dict[str, Any]
-    file: str
-    positions: dict[PathKey, Pos] = field(default_factory=dict)
-    key_positions: dict[PathKey, Pos] = field(default_factory=dict)
+    def __init__(self, data: dict[str, Any], file: str) -> None:
+        self.data = data
+        self.file = file
+        self.positions: dict[PathKey, Pos] = {}
+        self.key_positions: dict[PathKey, Pos] = {}
 
     def pos(self, path: PathKey, *, key: bool = False) -> Pos:
         """Best known position for ``path``: itself, else its nearest ancestor."""
@@ -85,32 +83,33 @@ def _stdin_bytes() -> bytes:
 
 
 def parse(text: str, display: str) -> Document:
+    """Compose YAML nodes with ruamel's C parser (when installed) and build plain data from
+    them, recording each node's mark. Faster than ruamel's round-trip loader, and it keeps
+    what we need: positions, duplicate keys, aliases counted as they expand."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
+    yaml = YAML(typ="safe")
     try:
-        docs = list(yaml.load_all(text))
+        nodes = list(yaml.compose_all(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        if "duplicate key" in str(exc):
-            problem = _duplicate_key_message(exc)
         raise _fail(display, line, col, f"invalid YAML: {_one_line(problem)}") from None
     except (YAMLError, ValueError, RecursionError) as exc:
         raise _fail(display, 1, 1, f"invalid YAML: {_one_line(str(exc))}") from None
-    docs = [d for d in docs if d is not None]
-    if not docs:
+    if not nodes:
         raise _fail(display, 1, 1, "config is empty: expected a mapping (see `kpolgen init`)")
-    if len(docs) > 1:
-        raise _fail(display, 1, 1, "config holds several YAML documents; expected exactly one")
-    root = docs[0]
+    if len(nodes) > 1:
+        mark = nodes[1].start_mark
+        raise _fail(display, mark.line + 1, mark.column + 1,
+                    "config holds several YAML documents; expected exactly one")
     doc = Document(data={}, file=display)
     doc.positions[()] = Pos(display, 1, 1)
-    counter = [0]
-    plain = _to_plain(root, (), doc, counter)
+    plain = _Builder(doc, yaml.constructor).value(nodes[0], ())
+    if plain is None:
+        raise _fail(display, 1, 1, "config is empty: expected a mapping (see `kpolgen init`)")
     if not isinstance(plain, dict):
         raise _fail(display, 1, 1,
                     f"config must be a mapping at the top level, not {_type_name(plain)}")
@@ -118,13 +117,7 @@ def parse(text: str, display: str) -> Document:
     return doc
 
 
-def _duplicate_key_message(exc: Exception) -> str:
-    match = re.search(r'found duplicate key "([^"]*)"', str(exc))
-    key = match.group(1) if match else "?"
-    return f"duplicate key {key!r}"
-
-
-def _one_line(text: str) -> str:
+def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
@@ -133,36 +126,57 @@ def _type_name(value: Any) -> str:
             int: "an integer", float: "a number", type(None): "null"}.get(type(value), "a value")
 
 
-def _to_plain(node: Any, path: PathKey, doc: Document, counter: list[int]) -> Any:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+class _Builder:
+    """Plain data from composed nodes; every value's position goes into the document."""
 
-    counter[0] += 1
-    if counter[0] > MAX_NODES:
-        p = doc.pos(path)
-        raise _fail(p.file, p.line, p.col,
-                    f"config expands to more than {MAX_NODES} values (alias bomb?)")
-    if isinstance(node, CommentedMap):
-        out: dict[str, Any] = {}
-        for key in node:
-            kpos = node.lc.key(key)
-            vpos = node.lc.value(key)
-            if not isinstance(key, str):
-                raise _fail(doc.file, kpos[0] + 1, kpos[1] + 1,
-                            f"mapping keys must be strings, not {_type_name(_scalar(key))}"
-                            f" ({key!r}); quote it")
-            child = (*path, key)
-            doc.key_positions[child] = Pos(doc.file, kpos[0] + 1, kpos[1] + 1)
-            doc.positions[child] = Pos(doc.file, vpos[0] + 1, vpos[1] + 1)
-            out[key] = _to_plain(node[key], child, doc, counter)
-        return out
-    if isinstance(node, CommentedSeq):
-        items = []
-        for i, item in enumerate(node):
-            ipos = node.lc.item(i)
-            doc.positions[(*path, i)] = Pos(doc.file, ipos[0] + 1, ipos[1] + 1)
-            items.append(_to_plain(item, (*path, i), doc, counter))
-        return items
-    return _scalar(node)
+    def __init__(self, doc: Document, constructor: Any) -> None:
+        self.doc = doc
+        self.constructor = constructor
+        self.count = 0
+
+    def _pos(self, node: Any) -> Pos:
+        return Pos(self.doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def _fail(self, node: Any, message: str) -> ConfigError:
+        pos = self._pos(node)
+        return _fail(pos.file, pos.line, pos.col, message)
+
+    def value(self, node: Any, path: PathKey) -> Any:
+        from ruamel.yaml.error import YAMLError
+        from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self._fail(node, f"config expands to more than {MAX_NODES} values "
+                                   "(alias bomb?)")
+        if isinstance(node, MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise self._fail(key_node, "merge keys (<<) are not supported")
+                key = self.value(key_node, path)
+                if not isinstance(key, str):
+                    raise self._fail(key_node, f"mapping keys must be strings, not "
+                                               f"{_type_name(key)} ({key!r}); quote it")
+                if key in out:
+                    raise self._fail(key_node, f"invalid YAML: duplicate key {key!r}")
+                child = (*path, key)
+                self.doc.key_positions[child] = self._pos(key_node)
+                self.doc.positions[child] = self._pos(value_node)
+                out[key] = self.value(value_node, child)
+            return out
+        if isinstance(node, SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                self.doc.positions[(*path, index)] = self._pos(item)
+                items.append(self.value(item, (*path, index)))
+            return items
+        try:
+            scalar = self.constructor.construct_object(node, deep=True)
+        except YAMLError as exc:
+            raise self._fail(node, "invalid YAML: "
+                                   f"{_one_line(getattr(exc, 'problem', None) or exc)}") from None
+        return _scalar(scalar)
 
 
 def _scalar(node: Any) -> Any:

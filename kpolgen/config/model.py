@@ -1,12 +1,14 @@
-"""The typed, immutable model of a validated config, with defaults from the schema."""
+"""The typed, immutable model of a validated config, with defaults from the schema.
+
+NamedTuples rather than frozen dataclasses: as immutable and typed, and about ten times
+cheaper to define, which matters for start-up time."""
 
 from __future__ import annotations
 
 import copy
 import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 RETAIN_ORDER = ("hourly", "daily", "weekly", "monthly", "yearly", "last", "within")
 
@@ -28,15 +30,13 @@ def _fill(node: dict[str, Any], value: Any) -> None:
             _fill(sub, value[key])
 
 
-@dataclass(frozen=True)
-class Tier:
+class Tier(NamedTuple):
     name: str
     schedule: str
     retain: tuple[tuple[str, int | str], ...]
 
 
-@dataclass(frozen=True)
-class Kyverno:
+class Kyverno(NamedTuple):
     version: str
     engine: str
     namespace: str
@@ -49,8 +49,7 @@ class Kyverno:
         return int(self.version.split(".")[1])
 
 
-@dataclass(frozen=True)
-class Bridge:
+class Bridge(NamedTuple):
     kind: str
     name: str
     namespace: str
@@ -59,23 +58,20 @@ class Bridge:
     scheme: str
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     secret_name: str
     namespace: str
     keys: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Restore:
+class Restore(NamedTuple):
     mode: str
     on_check_error: str
     opt_out_annotation: str
     opt_out_reason_annotation: str
 
 
-@dataclass(frozen=True)
-class VolSync:
+class VolSync(NamedTuple):
     copy_method: str
     storage_class: str | None
     snapshot_class: str | None
@@ -86,22 +82,19 @@ class VolSync:
     prune_interval_days: int
 
 
-@dataclass(frozen=True)
-class Naming:
+class Naming(NamedTuple):
     secret_suffix: str
     source_suffix: str
     destination_suffix: str
 
 
-@dataclass(frozen=True)
-class ArgoCD:
+class ArgoCD(NamedTuple):
     sync_waves: bool
     infrastructure_wave: int
     policy_wave: int
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     kyverno: Kyverno
     bridge: Bridge
     bucket: str

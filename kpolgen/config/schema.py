@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from kpolgen.config.loader import Document
@@ -33,15 +33,17 @@ FIELD_HINTS = {
 }
 
 
+SCHEMA_FILE = Path(__file__).with_name("schema.json")
+
+
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    text = resources.files("kpolgen.config").joinpath("schema.json").read_text("utf-8")
-    loaded: dict[str, Any] = json.loads(text)
+    loaded: dict[str, Any] = json.loads(schema_text())
     return loaded
 
 
 def schema_text() -> str:
-    return resources.files("kpolgen.config").joinpath("schema.json").read_text("utf-8")
+    return SCHEMA_FILE.read_text("utf-8")
 
 
 def _type_words(value: Any) -> str:
@@ -136,6 +138,10 @@ def _ref_pattern(ref: str) -> str | None:
 
 
 def check(doc: Document) -> list[Diagnostic]:
+    from kpolgen.config import fastcheck
+
+    if fastcheck.is_valid(schema(), doc.data):
+        return []
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(schema())

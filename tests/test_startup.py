@@ -1,0 +1,41 @@
+"""What start-up imports: checked by module, not by timing (timings live in scripts/bench.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import HOMELAB
+
+PROBE = """
+import json, sys
+from kpolgen.__main__ import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)), file=sys.stderr)
+"""
+
+
+def imported(*args: str) -> set[str]:
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
+                          timeout=60)
+    return set(json.loads(proc.stderr.strip().splitlines()[-1]))
+
+
+def test_version_imports_no_framework():
+    modules = imported("--version")
+    assert not modules & {"typer", "click", "jinja2", "ruamel", "jsonschema", "rich",
+                          "pydantic"}
+
+
+def test_valid_render_does_not_import_jsonschema_or_rich():
+    modules = imported("render", str(HOMELAB))
+    assert "jinja2" in modules and "ruamel" in modules  # it did render
+    assert not modules & {"jsonschema", "rich", "pydantic"}
+
+
+def test_invalid_config_uses_jsonschema_for_the_explanation(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("bridge: {port: x}\n")
+    assert "jsonschema" in imported("validate", str(config))
