@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-
 MIN_MINOR = 10
 CEL_AUTO_FROM = 18  # first minor whose http.Get reports status codes
 TESTED_MINOR = 19

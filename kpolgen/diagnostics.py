@@ -6,9 +6,8 @@ them once, as ``FILE:LINE:COL: level: message`` on stderr.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from enum import Enum
+from typing import NamedTuple
 
 
 class Level(str, Enum):

@@ -68,7 +68,7 @@ def _type(node: dict[str, Any]) -> str:
 
 
 def _default(node: dict[str, Any]) -> str:
-    if "default" not in node or node.get("type") == "object" and node["default"] == {}:
+    if "default" not in node or (node.get("type") == "object" and node["default"] == {}):
         return ""
     text = json.dumps(node["default"], ensure_ascii=False)
     return f"`{text}`" if len(text) < 60 else f"`{text[:57]}...`"

@@ -7,9 +7,8 @@ the policy and the tools can never disagree about a URL or a name.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import ipaddress
+from typing import NamedTuple
 
 from kpolgen.config.model import Config
 from kpolgen.quoting import CelStringExpr, cel_string

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-
 from kpolgen import compat
 from kpolgen.config.model import Config
 

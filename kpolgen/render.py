@@ -43,7 +43,5 @@ def document_text(resource: Resource) -> str:
 
 def stream(plan: Plan, items: list[Resource] | None = None) -> str:
     items = resources(plan) if items is None else items
-    parts = ["\n".join(header(plan)) + "\n"]
-    for item in items:
-        parts.append("---\n" + document_text(item))
-    return "".join(parts)
+    head = "\n".join(header(plan)) + "\n"
+    return head + "".join("---\n" + document_text(item) for item in items)

@@ -81,5 +81,5 @@ def render(template: str, **context: Any) -> list[dict[str, Any]]:
     loaded = [d for d in YAML(typ="safe").load_all(text) if d is not None]
     for doc in loaded:
         if not isinstance(doc, dict):
-            raise ValueError(f"template {name} rendered a non-mapping document")
+            raise ValueError(f"template {template} rendered a non-mapping document")
     return loaded

@@ -50,7 +50,7 @@ def files(plan: Plan) -> dict[str, str]:
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": [name for name in out],
+        "resources": list(out),
     }
     out[KUSTOMIZATION] = head + yamlout.dump(kustomization)
     if plan.config.restore.mode == "smart":
@@ -66,7 +66,8 @@ def _owned(directory: Path) -> set[str]:
     except OSError:
         return set()
     names = {line.strip() for line in text.splitlines()}
-    return {n for n in names if n and not n.startswith("#") and "/" not in n and n not in ("..", ".")}
+    return {n for n in names
+            if n and not n.startswith("#") and "/" not in n and n not in ("..", ".")}
 
 
 def _read(path: Path) -> str | None:

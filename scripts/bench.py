@@ -50,7 +50,7 @@ def main() -> int:
     machine = (f"{platform.machine()}, {platform.python_implementation()} "
                f"{platform.python_version()}, {len(__import__('os').sched_getaffinity(0))} cores")
     if args.markdown:
-        print(f"| command | median ms | x `python -c pass` |\n| --- | --- | --- |")
+        print("| command | median ms | x `python -c pass` |\n| --- | --- | --- |")
         for name, ms in results.items():
             print(f"| `{name}` | {ms:.1f} | {ms / base:.1f} |")
         print(f"\n{args.runs} runs each after 3 warm-ups, {machine}.")

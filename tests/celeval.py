@@ -81,8 +81,7 @@ _TOKEN = re.compile(
     re.DOTALL,
 )
 _RESERVED = frozenset(
-    "in as break const continue else false for function if import let loop "
-    "package namespace null return true var void while".split()
+    ["in", "as", "break", "const", "continue", "else", "false", "for", "function", "if", "import", "let", "loop", "package", "namespace", "null", "return", "true", "var", "void", "while"]
 )
 _ALLOWED_TYPES = re.compile(r"\.?(?:JSONPatch|Object(?:\.[_a-zA-Z][_a-zA-Z0-9]*)*)")
 
@@ -167,7 +166,7 @@ def _to_py(value: Any) -> Any:
 def evaluate(
     expr: str,
     *,
-    object: dict[str, Any] | None = None,  # noqa: A002 - mirrors the CEL identifier
+    object: dict[str, Any] | None = None,
     old_object: dict[str, Any] | None = None,
     request: dict[str, Any] | None = None,
     variables: dict[str, Any] | None = None,

@@ -82,7 +82,7 @@ def _strict(node: Any, closable: bool = True) -> Any:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _crd_versions() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> raw openAPIV3Schema, for every served version of every CRD file."""
     if not CRDS_DIR.is_dir():
@@ -99,7 +99,7 @@ def _crd_versions() -> dict[tuple[str, str], dict[str, Any]]:
     return index
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _crd_validator(api_version: str, kind: str) -> jsonschema.Draft4Validator | None:
     raw = _crd_versions().get((api_version, kind))
     return None if raw is None else jsonschema.Draft4Validator(_strict(raw))

@@ -22,12 +22,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from celeval import KUBERNETES_EXTRAS, CelEvalError, compile_cel, evaluate  # noqa: E402
-from k8s_schemas import CRDS_DIR, validate_manifest  # noqa: E402
+from celeval import KUBERNETES_EXTRAS, CelEvalError, compile_cel, evaluate
+from k8s_schemas import CRDS_DIR, validate_manifest
 
-from kpolgen import render  # noqa: E402
-from kpolgen.config import load  # noqa: E402
-from kpolgen.plan import make_plan  # noqa: E402
+from kpolgen import render
+from kpolgen.config import load
+from kpolgen.plan import make_plan
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "homelab.yaml"
 BASE = "http://rustfs.volsync-system.svc:9000/volsync-backups/"
@@ -40,7 +40,7 @@ FRESH, ALWAYS, PREFIX = "restore.onCheckError=fresh", "restore.mode=always", "s3
 needs_crds = pytest.mark.skipif(not CRDS_DIR.is_dir(), reason=f"{CRDS_DIR} not checked out")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def policies(*sets: str) -> dict[tuple[str, str], dict[str, Any]]:
     cfg, _, _ = load(EXAMPLE, sets=list(sets))
     docs = [r.document for r in render.resources(make_plan(cfg))]

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from k8s_schemas import CRDS_DIR, validate_crd_object, validate_manifest  # noqa: E402
+from k8s_schemas import CRDS_DIR, validate_crd_object, validate_manifest
 
 pytestmark = pytest.mark.skipif(not CRDS_DIR.is_dir(), reason=f"{CRDS_DIR} not checked out")
 

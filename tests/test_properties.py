@@ -39,7 +39,7 @@ def string_paths(node: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tup
     return out
 
 
-PATHS = string_paths(schema()) + [("backup", "tiers", "hourly", "schedule")]
+PATHS = [*string_paths(schema()), ("backup", "tiers", "hourly", "schedule")]
 
 
 def shape(value: Any, path: str = "") -> set[str]:

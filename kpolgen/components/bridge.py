@@ -37,8 +37,5 @@ def render(plan: Plan) -> list[Resource]:
             "kubernetes.io/service-name": bridge.name,
             "endpointslice.kubernetes.io/managed-by": "kpolgen",
         })
-    out = []
-    for template in TEMPLATES[bridge.kind]:
-        for doc in templating.render(template, **context):
-            out.append(Resource("bridge", doc))
-    return out
+    return [Resource("bridge", doc) for template in TEMPLATES[bridge.kind]
+            for doc in templating.render(template, **context)]

@@ -16,9 +16,11 @@ from kpolgen.config.loader import Document
 from kpolgen.diagnostics import Diagnostic
 
 PATTERN_HINTS = {
-    "#/$defs/dnsLabel": "a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)",
+    "#/$defs/dnsLabel":
+        "a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)",
     "#/$defs/dnsSubdomain": "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')",
-    "#/$defs/qualifiedName": "a Kubernetes label/annotation key such as 'backup' or 'example.com/backup'",
+    "#/$defs/qualifiedName":
+        "a Kubernetes label/annotation key such as 'backup' or 'example.com/backup'",
     "#/$defs/quantity": "a Kubernetes quantity such as '1Gi' or '500Mi'",
 }
 FIELD_HINTS = {
@@ -147,7 +149,8 @@ def check(doc: Document) -> list[Diagnostic]:
     validator = Draft202012Validator(schema())
     found: list[Diagnostic] = []
     seen: set[tuple[Any, ...]] = set()
-    for error in sorted(validator.iter_errors(doc.data), key=lambda e: list(map(str, e.absolute_path))):
+    errors = validator.iter_errors(doc.data)
+    for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         path, text, at_key = _message(error, doc)
         if (path, text) in seen:
             continue

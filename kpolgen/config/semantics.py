@@ -12,7 +12,8 @@ from kpolgen.diagnostics import Diagnostic, Level
 
 CRON_RANGES = [("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31),
                ("month", 1, 12), ("day of week", 0, 7)]
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS_NAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # A PVC name plus the longest suffix must still be a valid object name; VolSync also puts
 # the ReplicationSource name into Job and label values (63 characters).
 MAX_LABEL_NAME = 63
@@ -57,7 +58,8 @@ def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
 
     for name, tier in data["backup"]["tiers"].items():
         for problem in cron_problems(tier["schedule"]):
-            err(("backup", "tiers", name, "schedule"), f"schedule {tier['schedule']!r}: {problem}")
+            err(("backup", "tiers", name, "schedule"),
+                f"schedule {tier['schedule']!r}: {problem}")
 
     for field in ("labelKey",):
         problem = _label_key_problem(data["backup"][field])
@@ -76,8 +78,8 @@ def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
     ip = _ip(address)
     if bridge["kind"] in ("endpoints", "endpointslice"):
         if ip is None:
-            err(("bridge", "address"), f"address {address!r} is not an IP address; "
-                f"bridge kind {bridge['kind']!r} needs one (use kind 'externalname' for a DNS name)")
+            err(("bridge", "address"), f"address {address!r} is not an IP address; bridge kind "
+                f"{bridge['kind']!r} needs one (use kind 'externalname' for a DNS name)")
         elif ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast:
             err(("bridge", "address"), f"address {address} cannot be an endpoint "
                 "(loopback, link-local, unspecified and multicast addresses are refused)")

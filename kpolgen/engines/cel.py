@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from kpolgen import naming, templating
+from kpolgen import naming, templating, volsync_objects
 from kpolgen.components import bridge, rbac
 from kpolgen.plan import Plan
-from kpolgen.quoting import CelExpr, cel_block, cel_list, cel_literal, cel_string
+from kpolgen.quoting import CelExpr, CelStringExpr, cel_block, cel_list, cel_literal, cel_string
 from kpolgen.resources import Resource
 
 NAME = "cel"
 API_VERSION = "policies.kyverno.io/v1"
-VOLSYNC_API = "volsync.backube/v1alpha1"
 
 
 def _labels_cond(plan: Plan) -> CelExpr:
@@ -193,89 +192,58 @@ def restore_policies(plan: Plan) -> list[Resource]:
                           "a restore trigger unique to this PVC incarnation."),
         match_constraints=_match_constraints(plan, ["CREATE", "UPDATE"]),
         match_our_ref=has_ref,
-        destination=cel_block(_destination_object(plan)),
+        destination=cel_block(volsync_objects.destination(cfg, CelDialect())),
     )
     return ([Resource("restore-policy", d) for d in mutating]
             + [Resource("restore-guard", d) for d in guard]
             + [Resource("restore-destination", d) for d in destination])
 
 
-def _generated_meta(name: CelExpr) -> dict[str, Any]:
-    return {"name": name, "labels": dict(naming.PART_OF)}
+class CelDialect:
+    """How the shared VolSync objects write PVC-dependent values in CEL."""
 
+    def name(self, template: naming.Template) -> CelExpr:
+        return template.cel()
 
-def _mover_fields(plan: Plan) -> dict[str, Any]:
-    vs = plan.config.volsync
-    fields: dict[str, Any] = {"cacheCapacity": vs.cache_capacity}
-    if vs.cache_storage_class:
-        fields["cacheStorageClassName"] = vs.cache_storage_class
-    if vs.snapshot_class:
-        fields["volumeSnapshotClassName"] = vs.snapshot_class
-    if vs.mover_security_context:
-        fields["moverSecurityContext"] = dict(vs.mover_security_context)
-    return fields
+    def pvc_name(self) -> CelExpr:
+        return CelStringExpr("object.metadata.name")
 
+    def capacity(self) -> CelExpr:
+        return CelExpr("object.spec.resources.requests.storage")
 
-def _destination_object(plan: Plan) -> dict[str, Any]:
-    cfg = plan.config
-    fallback = cel_string(cfg.volsync.storage_class) if cfg.volsync.storage_class else "null"
-    restic: dict[str, Any] = {
-        "repository": naming.secret_name(cfg).cel(),
-        "copyMethod": "Snapshot",  # the volume populator only works with Snapshot
-        "capacity": CelExpr("object.spec.resources.requests.storage"),
-        "accessModes": CelExpr("object.spec.accessModes"),
-        "storageClassName": CelExpr("has(object.spec.storageClassName) ? "
-                                    f"dyn(object.spec.storageClassName) : dyn({fallback})"),
-    }
-    restic.update(_mover_fields(plan))
-    return {
-        "apiVersion": VOLSYNC_API,
-        "kind": naming.RD_KIND,
-        "metadata": _generated_meta(CelExpr("object.spec.dataSourceRef.name")),
-        "spec": {
-            "trigger": {"manual": CelExpr(f"{cel_string(naming.RESTORE_TRIGGER_PREFIX)} + "
-                                          "string(object.metadata.uid)")},
-            "restic": restic,
-        },
-    }
+    def access_modes(self) -> CelExpr:
+        return CelExpr("object.spec.accessModes")
 
+    def storage_class(self, fallback: str | None) -> CelExpr:
+        other = cel_string(fallback) if fallback else "null"
+        return CelExpr("has(object.spec.storageClassName) ? "
+                       f"dyn(object.spec.storageClassName) : dyn({other})")
 
-def _retain_value(key: str, value: int | str) -> int | str:
-    return str(value) if key == "last" else value  # VolSync's retain.last is a string
+    def restore_trigger(self) -> CelExpr:
+        return CelStringExpr(f"{cel_string(naming.RESTORE_TRIGGER_PREFIX)} + "
+                             "string(object.metadata.uid)")
+
+    def destination_name(self) -> CelExpr:
+        return CelStringExpr("object.spec.dataSourceRef.name")
+
+    def schedule(self) -> CelExpr:
+        return CelExpr("variables.schedule")
+
+    def retain(self) -> CelExpr:
+        return CelExpr("variables.retain")
+
+    def repository_base64(self) -> CelExpr:
+        return CelExpr("base64.encode(bytes(variables.repository))")
+
+    def credential(self, key: str) -> CelExpr:
+        return CelExpr(f"variables.credentials.data[{cel_string(key)}]")
 
 
 def backup_policy(plan: Plan) -> list[Resource]:
     cfg = plan.config
-    schedules = {t.name: t.schedule for t in cfg.tiers}
-    retains = {t.name: {k: _retain_value(k, v) for k, v in t.retain} for t in cfg.tiers}
-    secret_data: dict[str, Any] = {
-        "RESTIC_REPOSITORY": CelExpr("base64.encode(bytes(variables.repository))")}
-    for key in sorted(cfg.credentials.keys):
-        secret_data[key] = CelExpr(f"variables.credentials.data[{cel_string(key)}]")
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": _generated_meta(naming.secret_name(cfg).cel()),
-        "type": "Opaque",
-        "data": secret_data,
-    }
-    restic: dict[str, Any] = {
-        "repository": naming.secret_name(cfg).cel(),
-        "copyMethod": cfg.volsync.copy_method,
-        "pruneIntervalDays": cfg.volsync.prune_interval_days,
-        "retain": CelExpr("variables.retain"),
-    }
-    restic.update(_mover_fields(plan))
-    source = {
-        "apiVersion": VOLSYNC_API,
-        "kind": "ReplicationSource",
-        "metadata": _generated_meta(naming.source_name(cfg).cel()),
-        "spec": {
-            "sourcePVC": CelExpr("object.metadata.name"),
-            "trigger": {"schedule": CelExpr("variables.schedule")},
-            "restic": restic,
-        },
-    }
+    tiers = volsync_objects.tier_table(cfg)
+    schedules = {name: tier["schedule"] for name, tier in tiers.items()}
+    retains = {name: tier["retain"] for name, tier in tiers.items()}
     docs = templating.render(
         "cel/generating-backup.yaml.j2",
         api_version=API_VERSION,
@@ -293,8 +261,8 @@ def backup_policy(plan: Plan) -> list[Resource]:
                             f"{cel_string(cfg.credentials.namespace)}, "
                             f"{cel_string(cfg.credentials.secret_name)})"),
         repository=naming.restic_repository(cfg).cel(),
-        secret=cel_block(secret),
-        source=cel_block(source),
+        secret=cel_block(volsync_objects.secret(cfg, CelDialect())),
+        source=cel_block(volsync_objects.source(cfg, CelDialect())),
     )
     return [Resource("backup-policy", d) for d in docs]
 

@@ -1,0 +1,101 @@
+"""The per-PVC objects the policies create, once for every engine.
+
+The shape of the restic Secret, the ReplicationSource and the ReplicationDestination lives
+here; what differs between engines is only how a value taken from the PVC or computed at
+admission is written (a CEL expression, or a Kyverno ``{{ }}`` variable). An engine passes a
+``Dialect`` that writes those values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from kpolgen import naming
+from kpolgen.config.model import Config
+
+VOLSYNC_API = "volsync.backube/v1alpha1"
+
+
+class Dialect(Protocol):
+    def name(self, template: naming.Template) -> Any: ...
+    def pvc_name(self) -> Any: ...
+    def capacity(self) -> Any: ...
+    def access_modes(self) -> Any: ...
+    def storage_class(self, fallback: str | None) -> Any: ...
+    def restore_trigger(self) -> Any: ...
+    def destination_name(self) -> Any: ...
+    def schedule(self) -> Any: ...
+    def retain(self) -> Any: ...
+    def repository_base64(self) -> Any: ...
+    def credential(self, key: str) -> Any: ...
+
+
+def retain_value(key: str, value: int | str) -> int | str:
+    return str(value) if key == "last" else value  # VolSync's retain.last is a string
+
+
+def tier_table(cfg: Config) -> dict[str, dict[str, Any]]:
+    """Tier name -> schedule and retention, for engines that look the tier up at runtime."""
+    return {t.name: {"schedule": t.schedule,
+                     "retain": {k: retain_value(k, v) for k, v in t.retain}}
+            for t in cfg.tiers}
+
+
+def _metadata(name: Any) -> dict[str, Any]:
+    return {"name": name, "labels": dict(naming.PART_OF)}
+
+
+def mover_fields(cfg: Config) -> dict[str, Any]:
+    vs = cfg.volsync
+    fields: dict[str, Any] = {"cacheCapacity": vs.cache_capacity}
+    if vs.cache_storage_class:
+        fields["cacheStorageClassName"] = vs.cache_storage_class
+    if vs.snapshot_class:
+        fields["volumeSnapshotClassName"] = vs.snapshot_class
+    if vs.mover_security_context:
+        fields["moverSecurityContext"] = dict(vs.mover_security_context)
+    return fields
+
+
+def destination(cfg: Config, d: Dialect) -> dict[str, Any]:
+    """The restore object: restic, Snapshot (the populator needs it), sized like the PVC,
+    with a manual trigger unique to this PVC incarnation."""
+    restic: dict[str, Any] = {
+        "repository": d.name(naming.secret_name(cfg)),
+        "copyMethod": "Snapshot",
+        "capacity": d.capacity(),
+        "accessModes": d.access_modes(),
+        "storageClassName": d.storage_class(cfg.volsync.storage_class),
+    }
+    restic.update(mover_fields(cfg))
+    return {
+        "apiVersion": VOLSYNC_API,
+        "kind": naming.RD_KIND,
+        "metadata": _metadata(d.destination_name()),
+        "spec": {"trigger": {"manual": d.restore_trigger()}, "restic": restic},
+    }
+
+
+def source(cfg: Config, d: Dialect) -> dict[str, Any]:
+    restic: dict[str, Any] = {
+        "repository": d.name(naming.secret_name(cfg)),
+        "copyMethod": cfg.volsync.copy_method,
+        "pruneIntervalDays": cfg.volsync.prune_interval_days,
+        "retain": d.retain(),
+    }
+    restic.update(mover_fields(cfg))
+    return {
+        "apiVersion": VOLSYNC_API,
+        "kind": "ReplicationSource",
+        "metadata": _metadata(d.name(naming.source_name(cfg))),
+        "spec": {"sourcePVC": d.pvc_name(), "trigger": {"schedule": d.schedule()},
+                 "restic": restic},
+    }
+
+
+def secret(cfg: Config, d: Dialect) -> dict[str, Any]:
+    data: dict[str, Any] = {"RESTIC_REPOSITORY": d.repository_base64()}
+    for key in sorted(cfg.credentials.keys):
+        data[key] = d.credential(key)
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": _metadata(d.name(
+        naming.secret_name(cfg))), "type": "Opaque", "data": data}
