@@ -19,6 +19,7 @@ class Rule(NamedTuple):
     minors: tuple[int, int]  # inclusive range
     outcome: str  # "refuse" | "warn"
     message: str
+    check_endpoint: bool | None = None  # None: with or without restore.check.url
 
 
 HTTP_BLOCKLIST = (
@@ -33,7 +34,7 @@ LEGACY_SMART = (
     "reports no status code, treats 404 like any failure, needs a JSON body (restic's config "
     "object is binary) and sends an 'Authorization: Bearer' header that S3 servers reject. "
     "Alternatives: Kyverno >= 1.18 with the CEL engine (--engine cel); restore.mode 'always' "
-    "(--set restore.mode=always); or a JSON check endpoint"
+    "(--set restore.mode=always); or a JSON check endpoint (restore.check.url, see the README)"
 )
 
 RULES: tuple[Rule, ...] = (
@@ -45,10 +46,17 @@ RULES: tuple[Rule, ...] = (
          "fails on 404 and on non-JSON bodies, so 'no backup' cannot be told from 'S3 down'. "
          "Alternatives: upgrade to Kyverno 1.18+; or restore.mode 'always'"),
     Rule("cel", ("smart",), (18, 18), "warn", HTTP_BLOCKLIST),
-    Rule("clusterpolicy", ("smart",), (0, 999), "refuse", LEGACY_SMART),
-    Rule("clusterpolicy", ("always", "off"), (0, 999), "refuse",
-         "the legacy ClusterPolicy engine is not available in this kpolgen release; use "
-         "Kyverno >= 1.17 with the CEL engine (--engine cel)"),
+    Rule("cel", ("smart", "always", "off"), (0, 999), "warn",
+         "restore.check.url is only used by the clusterpolicy engine; the CEL engine checks S3 "
+         "directly", check_endpoint=True),
+    Rule("clusterpolicy", ("smart",), (0, 999), "refuse", LEGACY_SMART, check_endpoint=False),
+    Rule("clusterpolicy", ("smart",), (0, 17), "warn",
+         "Kyverno before 1.18 has no --apiCallTimeout: a check endpoint that hangs holds the "
+         "admission request until the webhook times out (and the PVC is refused)",
+         check_endpoint=True),
+    Rule("clusterpolicy", ("smart", "always", "off"), (17, 999), "warn",
+         "ClusterPolicy is deprecated since Kyverno 1.17 and planned for removal in 1.20; the "
+         "CEL engine (--engine cel) renders the same behaviour with policies.kyverno.io/v1"),
 )
 
 
@@ -65,7 +73,7 @@ def auto_engine(minor: int) -> str:
     return "cel" if minor >= CEL_AUTO_FROM else "clusterpolicy"
 
 
-def decide(version: str, engine: str, mode: str) -> Decision:
+def decide(version: str, engine: str, mode: str, check_endpoint: bool = False) -> Decision:
     minor = int(version.split(".")[1])
     if minor < MIN_MINOR:
         raise Refusal(f"Kyverno {version} is not supported; kpolgen renders for Kyverno "
@@ -74,7 +82,8 @@ def decide(version: str, engine: str, mode: str) -> Decision:
     warnings = []
     for rule in RULES:
         if rule.engine == chosen and mode in rule.modes and \
-                rule.minors[0] <= minor <= rule.minors[1]:
+                rule.minors[0] <= minor <= rule.minors[1] and \
+                rule.check_endpoint in (None, check_endpoint):
             text = f"Kyverno {version}, engine {chosen}: {rule.message}"
             if rule.outcome == "refuse":
                 raise Refusal(text)

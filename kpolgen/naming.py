@@ -11,7 +11,7 @@ import ipaddress
 from typing import NamedTuple
 
 from kpolgen.config.model import Config
-from kpolgen.quoting import CelStringExpr, cel_string
+from kpolgen.quoting import CelStringExpr, cel_string, jmespath_string
 
 NAMESPACE = object()
 PVC = object()
@@ -45,6 +45,20 @@ class Template(NamedTuple):
                   for p in self._merged()]
         return CelStringExpr(" + ".join(pieces))
 
+    def kyverno(self, namespace: str = "request.namespace",
+                pvc: str = "request.object.metadata.name") -> str:
+        """Text with Kyverno ``{{ }}`` variables for the placeholders (legacy engine)."""
+        return "".join(f"{{{{ {namespace} }}}}" if p is NAMESPACE else
+                       f"{{{{ {pvc} }}}}" if p is PVC else _kyverno_literal(str(p))
+                       for p in self.parts)
+
+    def jmespath(self, namespace: str = "request.namespace",
+                 pvc: str = "request.object.metadata.name") -> str:
+        """A JMESPath expression building the value (for use inside a function call)."""
+        pieces = [namespace if p is NAMESPACE else pvc if p is PVC else jmespath_string(str(p))
+                  for p in self._merged()]
+        return pieces[0] if len(pieces) == 1 else f"join('', [{', '.join(pieces)}])"
+
     def _merged(self) -> list[str | object]:
         merged: list[str | object] = []
         for part in self.parts:
@@ -53,6 +67,14 @@ class Template(NamedTuple):
             elif part != "":
                 merged.append(part)
         return merged
+
+
+def _kyverno_literal(text: str) -> str:
+    """Literal text beside Kyverno variables; '{{' would start a variable, so it is refused
+    (the schema already keeps braces out of every value that gets here)."""
+    if "{{" in text or "}}" in text:
+        raise ValueError(f"braces cannot appear in literal text: {text!r}")
+    return text
 
 
 def service_host(cfg: Config) -> str:

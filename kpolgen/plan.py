@@ -51,7 +51,8 @@ class Plan(NamedTuple):
 
 
 def make_plan(cfg: Config) -> Plan:
-    decision = compat.decide(cfg.kyverno.version, cfg.kyverno.engine, cfg.restore.mode)
+    decision = compat.decide(cfg.kyverno.version, cfg.kyverno.engine, cfg.restore.mode,
+                             cfg.restore.check_url is not None)
     warnings = list(decision.warnings)
     if cfg.restore.on_check_error == "fresh" and cfg.restore.mode == "smart":
         warnings.append("restore.onCheckError 'fresh': when S3 cannot be checked, PVCs start "

@@ -69,6 +69,8 @@ class Restore(NamedTuple):
     on_check_error: str
     opt_out_annotation: str
     opt_out_reason_annotation: str
+    check_url: str | None
+    check_timeout: int
 
 
 class VolSync(NamedTuple):
@@ -135,7 +137,9 @@ def build(data: dict[str, Any]) -> Config:
         label_key=backup["labelKey"],
         tiers=tiers,
         restore=Restore(restore["mode"], restore["onCheckError"], restore["optOutAnnotation"],
-                        restore["optOutReasonAnnotation"]),
+                        restore["optOutReasonAnnotation"],
+                        restore["check"]["url"].rstrip("/") if restore["check"]["url"] else None,
+                        restore["check"]["timeoutSeconds"]),
         volsync=VolSync(vs["copyMethod"], vs["storageClassName"], vs["volumeSnapshotClassName"],
                         vs["cacheCapacity"], vs["cacheStorageClassName"],
                         tuple(sorted(context.items())) if context else None,

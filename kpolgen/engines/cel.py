@@ -10,59 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from kpolgen import cel_conditions as cond
 from kpolgen import naming, templating, volsync_objects
 from kpolgen.components import bridge, rbac
 from kpolgen.plan import Plan
-from kpolgen.quoting import CelExpr, CelStringExpr, cel_block, cel_list, cel_literal, cel_string
+from kpolgen.quoting import CelExpr, CelStringExpr, cel_block, cel_literal, cel_string
 from kpolgen.resources import Resource
 
 NAME = "cel"
 API_VERSION = "policies.kyverno.io/v1"
-
-
-def _labels_cond(plan: Plan) -> CelExpr:
-    cfg = plan.config
-    key = cel_string(cfg.label_key)
-    return CelExpr(f"has(object.metadata.labels) && {key} in object.metadata.labels && "
-                   f"object.metadata.labels[{key}] in {cel_list(cfg.tier_names())}")
-
-
-def _namespace_cond(plan: Plan) -> CelExpr:
-    return CelExpr(f"!(request.namespace in {cel_list(plan.config.excluded_namespaces)})")
-
-
-def _annotation(name: str) -> tuple[CelExpr, CelExpr]:
-    """(present, value) expressions for one annotation."""
-    key = cel_string(name)
-    return (CelExpr(f"has(object.metadata.annotations) && {key} in object.metadata.annotations"),
-            CelExpr(f"object.metadata.annotations[{key}]"))
-
-
-def _opt_out_requested(plan: Plan) -> CelExpr:
-    present, value = _annotation(plan.config.restore.opt_out_annotation)
-    return CelExpr(f"{present} && {value} == 'true'")
-
-
-def _reason_given(plan: Plan) -> CelExpr:
-    present, value = _annotation(plan.config.restore.opt_out_reason_annotation)
-    return CelExpr(f"{present} && size({value}) > 0")
-
-
-def _opted_out(plan: Plan) -> CelExpr:
-    """The opt-out annotation is 'true' and the reason annotation is not empty."""
-    return CelExpr(f"{_opt_out_requested(plan)} && {_reason_given(plan)}")
-
-
-def _is_our_ref(plan: Plan, field: str) -> CelExpr:
-    ref = f"object.spec.{field}"
-    name = naming.destination_name(plan.config).cel()
-    return CelExpr(f"has({ref}.apiGroup) && {ref}.apiGroup == {cel_string(naming.VOLSYNC_GROUP)}"
-                   f" && {ref}.kind == {cel_string(naming.RD_KIND)} && {ref}.name == {name}")
-
-
-def _no_foreign_source(plan: Plan) -> CelExpr:
-    return CelExpr(f"(!has(object.spec.dataSourceRef) || ({_is_our_ref(plan, 'dataSourceRef')}))"
-                   f" && (!has(object.spec.dataSource) || ({_is_our_ref(plan, 'dataSource')}))")
 
 
 def _match_constraints(plan: Plan, operations: list[str]) -> dict[str, Any]:
@@ -139,9 +95,9 @@ def restore_policies(plan: Plan) -> list[Resource]:
     common = {
         "api_version": API_VERSION,
         "timeout": cfg.kyverno.webhook_timeout,
-        "match_labelled": _labels_cond(plan),
-        "match_namespace": _namespace_cond(plan),
-        "match_opted_out": CelExpr(f"!({_opted_out(plan)})"),
+        "match_labelled": cond.labelled(plan.config),
+        "match_namespace": cond.namespace_allowed(plan.config),
+        "match_opted_out": CelExpr(f"!({cond.opted_out(plan.config)})"),
         "check_url": naming.check_url(cfg).cel(),
         "smart": smart,
     }
@@ -153,13 +109,13 @@ def restore_policies(plan: Plan) -> list[Resource]:
                           "ReplicationDestination when a restic repository exists in S3."),
         failure_policy="Fail" if deny_on_error else "Ignore",
         match_constraints=_match_constraints(plan, ["CREATE"]),
-        match_no_source=CelExpr("!has(object.spec.dataSource) && !has(object.spec.dataSourceRef)"),
+        match_no_source=cond.no_data_source(cfg),
         patch=_patch(plan),
     )
-    validations = [{"expression": CelExpr(f"!({_opt_out_requested(plan)}) || "
-                                          f"({_reason_given(plan)})"),
+    validations = [{"expression": CelExpr(f"!({cond.opt_out_requested(plan.config)}) || "
+                                          f"({cond.reason_given(plan.config)})"),
                     "messageExpression": _reason_message(plan), "reason": "Forbidden"}]
-    has_ref = CelExpr(f"has(object.spec.dataSourceRef) && ({_is_our_ref(plan, 'dataSourceRef')})")
+    has_ref = cond.has_our_ref(cfg)
     if smart and deny_on_error:
         validations.append({
             "expression": CelExpr("variables.check.statusCode == 200 || "
@@ -179,7 +135,7 @@ def restore_policies(plan: Plan) -> list[Resource]:
                           "Deny PVC creation when the S3 check cannot tell whether a backup "
                           "exists, or when a backup exists but the PVC was not pointed at it."),
         match_constraints=_match_constraints(plan, ["CREATE"]),
-        match_no_foreign_source=_no_foreign_source(plan),
+        match_no_foreign_source=cond.no_foreign_source(plan.config),
         uses_check=smart and deny_on_error,
         validations=validations,
     )
@@ -191,7 +147,7 @@ def restore_policies(plan: Plan) -> list[Resource]:
                           "ReplicationDestination, create that object (restic, Snapshot) with "
                           "a restore trigger unique to this PVC incarnation."),
         match_constraints=_match_constraints(plan, ["CREATE", "UPDATE"]),
-        match_our_ref=has_ref,
+        match_our_ref=cond.delete_or(has_ref),
         destination=cel_block(volsync_objects.destination(cfg, CelDialect())),
     )
     return ([Resource("restore-policy", d) for d in mutating]
@@ -252,8 +208,8 @@ def backup_policy(plan: Plan) -> list[Resource]:
                           "For every PVC labelled with a backup tier, create its restic Secret "
                           "and a ReplicationSource with the tier's schedule and retention."),
         match_constraints=_match_constraints(plan, ["CREATE", "UPDATE"]),
-        match_labelled=_labels_cond(plan),
-        match_namespace=_namespace_cond(plan),
+        match_labelled=cond.delete_or(cond.labelled(plan.config)),
+        match_namespace=cond.namespace_allowed(plan.config),
         tier=CelExpr(f"object.metadata.labels[{cel_string(cfg.label_key)}]"),
         schedule=CelExpr(f"{cel_block(schedules)}[variables.tier]"),
         retain=CelExpr(f"{cel_block(retains)}[variables.tier]"),

@@ -1,0 +1,71 @@
+"""Plain Kubernetes CEL conditions on a PVC, shared by every engine.
+
+The API server evaluates webhook ``matchConditions`` itself, so these keep unlabelled PVCs
+away from Kyverno whichever policy engine renders them. They use only ``object`` and
+``request`` (no Kyverno libraries), so Kyverno can copy them into its webhooks.
+"""
+
+from __future__ import annotations
+
+from kpolgen import naming
+from kpolgen.config.model import Config
+from kpolgen.quoting import CelExpr, cel_list, cel_string
+
+
+def labelled(cfg: Config) -> CelExpr:
+    """The PVC carries the backup label with a configured tier."""
+    key = cel_string(cfg.label_key)
+    return CelExpr(f"has(object.metadata.labels) && {key} in object.metadata.labels && "
+                   f"object.metadata.labels[{key}] in {cel_list(cfg.tier_names())}")
+
+
+def delete_or(condition: CelExpr) -> CelExpr:
+    """For policies that also see DELETE (``object`` is null then): let deletions through,
+    so generated objects can be cleaned up, and never fail on a null object."""
+    return CelExpr(f"request.operation == 'DELETE' || ({condition})")
+
+
+def namespace_allowed(cfg: Config) -> CelExpr:
+    return CelExpr(f"!(request.namespace in {cel_list(cfg.excluded_namespaces)})")
+
+
+def _annotation(name: str) -> tuple[CelExpr, CelExpr]:
+    """(present, value) expressions for one annotation."""
+    key = cel_string(name)
+    return (CelExpr(f"has(object.metadata.annotations) && {key} in object.metadata.annotations"),
+            CelExpr(f"object.metadata.annotations[{key}]"))
+
+
+def opt_out_requested(cfg: Config) -> CelExpr:
+    present, value = _annotation(cfg.restore.opt_out_annotation)
+    return CelExpr(f"{present} && {value} == 'true'")
+
+
+def reason_given(cfg: Config) -> CelExpr:
+    present, value = _annotation(cfg.restore.opt_out_reason_annotation)
+    return CelExpr(f"{present} && size({value}) > 0")
+
+
+def opted_out(cfg: Config) -> CelExpr:
+    """The opt-out annotation is 'true' and the reason annotation is not empty."""
+    return CelExpr(f"{opt_out_requested(cfg)} && {reason_given(cfg)}")
+
+
+def no_data_source(_cfg: Config) -> CelExpr:
+    return CelExpr("!has(object.spec.dataSource) && !has(object.spec.dataSourceRef)")
+
+
+def is_our_ref(cfg: Config, field: str) -> CelExpr:
+    ref = f"object.spec.{field}"
+    name = naming.destination_name(cfg).cel()
+    return CelExpr(f"has({ref}.apiGroup) && {ref}.apiGroup == {cel_string(naming.VOLSYNC_GROUP)}"
+                   f" && {ref}.kind == {cel_string(naming.RD_KIND)} && {ref}.name == {name}")
+
+
+def has_our_ref(cfg: Config) -> CelExpr:
+    return CelExpr(f"has(object.spec.dataSourceRef) && ({is_our_ref(cfg, 'dataSourceRef')})")
+
+
+def no_foreign_source(cfg: Config) -> CelExpr:
+    return CelExpr(f"(!has(object.spec.dataSourceRef) || ({is_our_ref(cfg, 'dataSourceRef')}))"
+                   f" && (!has(object.spec.dataSource) || ({is_our_ref(cfg, 'dataSource')}))")
