@@ -17,6 +17,11 @@ class Plan(NamedTuple):
     def restores(self) -> bool:
         return self.config.restore.mode != "off"
 
+    @property
+    def checks_s3_directly(self) -> bool:
+        """Kyverno itself asks S3 for the repository (CEL engine, smart mode)."""
+        return self.engine == "cel" and self.config.restore.mode == "smart"
+
     def requirements(self) -> list[str]:
         """What the cluster needs, for the output header."""
         cfg = self.config
@@ -26,9 +31,18 @@ class Plan(NamedTuple):
             needs.append(compat.HTTP_BLOCKLIST)
         needs.append(f"Secret {cfg.credentials.namespace}/{cfg.credentials.secret_name} with "
                      f"keys {', '.join(cfg.credentials.keys)}")
-        if cfg.restore.mode == "smart":
+        if self.checks_s3_directly:
             needs.append("the bucket policy (bucket-policy.json from `render -o`) applied to "
                          f"bucket {cfg.bucket}: anonymous s3:GetObject on */config only")
+        if self.engine == "clusterpolicy" and cfg.restore.mode == "smart":
+            needs.append(f"the check endpoint {cfg.restore.check_url} (GET <url>/<namespace>/"
+                         "<pvc> answers 200 with {\"exists\": true|false}, any other status "
+                         "when it cannot tell) and Kyverno's --apiCallTimeout="
+                         f"{cfg.restore.check_timeout}s on the admission controller")
+        if self.engine == "clusterpolicy":
+            needs.append("legacy generate rules are immutable: when a change to this config "
+                         "alters one, delete the ClusterPolicy and apply it again (Argo CD: "
+                         "Replace=true); from Kyverno 1.12 on the generated objects are kept")
         if self.restores:
             needs.append("VolSync >= 0.8 (volume populator) and the AnyVolumeDataSource "
                          "feature (default since Kubernetes 1.24)")
@@ -57,4 +71,8 @@ def make_plan(cfg: Config) -> Plan:
     if cfg.restore.on_check_error == "fresh" and cfg.restore.mode == "smart":
         warnings.append("restore.onCheckError 'fresh': when S3 cannot be checked, PVCs start "
                         "empty even if a backup exists")
-    return Plan(cfg, decision.engine, tuple(warnings))
+    plan = Plan(cfg, decision.engine, tuple(warnings))
+    from kpolgen import engines
+
+    engines.check(plan)
+    return plan

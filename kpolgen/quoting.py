@@ -100,3 +100,8 @@ def cel_block(value: object, indent: int = 0) -> CelExpr:
         items = [f"{inner}{cel_block(v, indent + 2)}" for v in value]
         return CelExpr("[\n" + ",\n".join(items) + "\n" + pad + "]")
     return cel_literal(value)
+
+
+def jmespath_identifier(name: str) -> str:
+    """A quoted JMESPath identifier (a JSON string), for keys such as 'example.com/backup'."""
+    return json.dumps(name, ensure_ascii=True)

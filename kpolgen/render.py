@@ -16,8 +16,7 @@ def header(plan: Plan) -> list[str]:
     lines = [
         f"# Rendered by kpolgen {__version__} (engine {plan.engine}); do not edit by hand.",
         f"# Effective config sha256: {cfg.digest}",
-        f"# Restore mode: {cfg.restore.mode}; S3 check: "
-        + (f"GET {_example_url(plan)}" if cfg.restore.mode == "smart" else "none"),
+        f"# Restore mode: {cfg.restore.mode}; check at PVC creation: {_check_text(plan)}",
     ]
     if cfg.restore.mode == "smart" and cfg.restore.on_check_error == "fresh":
         lines += [
@@ -31,10 +30,14 @@ def header(plan: Plan) -> list[str]:
     return lines
 
 
-def _example_url(plan: Plan) -> str:
+def _check_text(plan: Plan) -> str:
     from kpolgen import naming
 
-    return naming.check_url(plan.config).fill("<namespace>", "<pvc>")
+    if plan.checks_s3_directly:
+        return "GET " + naming.check_url(plan.config).fill("<namespace>", "<pvc>")
+    if plan.config.restore.mode == "smart":
+        return f"GET {plan.config.restore.check_url}/<namespace>/<pvc> (JSON check endpoint)"
+    return "none"
 
 
 def document_text(resource: Resource) -> str:

@@ -53,7 +53,7 @@ def files(plan: Plan) -> dict[str, str]:
         "resources": list(out),
     }
     out[KUSTOMIZATION] = head + yamlout.dump(kustomization)
-    if plan.config.restore.mode == "smart":
+    if plan.checks_s3_directly:
         out[bucket_policy.FILENAME] = bucket_policy.text(plan.config)
     out[MARKER] = ("# Files written by kpolgen; it removes them when it no longer renders them.\n"
                    + "".join(f"{name}\n" for name in sorted(out)))

@@ -20,6 +20,14 @@ def test_render_snapshot(cli, example, snapshot):
     assert result.out == snapshot(extension_class=YamlSnapshot)
 
 
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_legacy_engine_snapshot(cli, example, snapshot):
+    """Each example through the ClusterPolicy engine (restore.mode always: no S3 check)."""
+    result = cli("render", example, "--engine", "clusterpolicy", "--set", "restore.mode=always")
+    assert result.code == 0, result.err
+    assert result.out == snapshot(extension_class=YamlSnapshot)
+
+
 def test_starter_config_snapshot(cli, tmp_path, snapshot):
     target = tmp_path / "kpolgen.yaml"
     assert cli("init", target).code == 0

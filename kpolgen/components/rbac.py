@@ -25,5 +25,6 @@ def render(plan: Plan) -> list[Resource]:
         kyverno_namespace=cfg.kyverno.namespace,
         background_sa=cfg.kyverno.background_sa,
         admission_sa=cfg.kyverno.admission_sa,
+        admission_reads_secrets=plan.engine == "clusterpolicy",
     )
     return [Resource("rbac", doc) for doc in docs]

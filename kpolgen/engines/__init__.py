@@ -15,7 +15,15 @@ if TYPE_CHECKING:
 
 ENGINES = {
     "cel": "kpolgen.engines.cel",
+    "clusterpolicy": "kpolgen.engines.clusterpolicy",
 }
+
+
+def check(plan: Plan) -> None:
+    """Engine-specific refusals (raise compat.Refusal) before anything is rendered."""
+    module = import_module(ENGINES[plan.engine])
+    if hasattr(module, "check"):
+        module.check(plan)
 
 
 def render(plan: Plan) -> list[Resource]:

@@ -1,0 +1,99 @@
+"""A small model of Kyverno's legacy variable substitution and preconditions, for tests.
+
+``substitute`` replaces ``{{ jmespath }}`` (innermost first, as Kyverno resolves nested
+variables); a string that is exactly one variable takes the value's type. Kyverno's own
+JMESPath functions that the policies use (lookup, base64_encode) are provided.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+import jmespath
+from jmespath import functions
+
+INNERMOST = re.compile(r"\{\{((?:(?!\{\{|\}\}).)*)\}\}")
+WHOLE = re.compile(r"^\{\{((?:(?!\{\{|\}\}).)*)\}\}$")
+
+
+class KyvernoFunctions(functions.Functions):
+    @functions.signature({"types": ["object", "array"]}, {"types": ["string", "number"]})
+    def _func_lookup(self, collection: Any, key: Any) -> Any:
+        return collection.get(key) if isinstance(collection, dict) else collection[int(key)]
+
+    @functions.signature({"types": ["string"]})
+    def _func_base64_encode(self, text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+
+OPTIONS = jmespath.Options(custom_functions=KyvernoFunctions())
+
+
+def expressions(value: Any) -> list[str]:
+    """Every ``{{ }}`` expression in a document (nested ones included)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for item in value.values():
+            found += expressions(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += expressions(item)
+    elif isinstance(value, str):
+        text = value
+        while (match := INNERMOST.search(text)) is not None:
+            found.append(match.group(1).strip())
+            text = text[: match.start()] + "x" + text[match.end():]
+    return found
+
+
+def search(expression: str, context: dict[str, Any]) -> Any:
+    return jmespath.search(expression.strip(), context, options=OPTIONS)
+
+
+def substitute(value: Any, context: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        return {k: substitute(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, context) for v in value]
+    if not isinstance(value, str):
+        return value
+    text = value
+    while True:
+        whole = WHOLE.match(text)
+        if whole and not INNERMOST.search(whole.group(1)):
+            return search(whole.group(1), context)
+        match = INNERMOST.search(text)
+        if match is None:
+            return text
+        result = search(match.group(1), context)
+        rendered = result if isinstance(result, str) else json.dumps(result)
+        text = text[: match.start()] + rendered + text[match.end():]
+
+
+def _condition(cond: dict[str, Any], context: dict[str, Any]) -> bool:
+    key = substitute(cond["key"], context)
+    value = substitute(cond.get("value"), context)
+    operator = cond["operator"]
+    if operator == "Equals":
+        return key == value
+    if operator == "NotEquals":
+        return key != value
+    if operator == "AnyNotIn":
+        keys = key if isinstance(key, list) else [key]
+        return any(k not in value for k in keys)
+    if operator == "AnyIn":
+        keys = key if isinstance(key, list) else [key]
+        return any(k in value for k in keys)
+    raise NotImplementedError(operator)
+
+
+def conditions_pass(block: dict[str, Any] | None, context: dict[str, Any]) -> bool:
+    """Kyverno's any/all blocks: every `all` holds and (if present) some `any` holds."""
+    if not block:
+        return True
+    all_ok = all(_condition(c, context) for c in block.get("all", []))
+    any_ok = not block.get("any") or any(_condition(c, context) for c in block["any"])
+    return all_ok and any_ok

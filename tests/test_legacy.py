@@ -1,0 +1,249 @@
+"""The legacy ClusterPolicy engine: version-aware output, refusals, and rule semantics
+evaluated with a model of Kyverno's variable substitution (tests/kyverno_vars.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import jmespath
+import pytest
+import yaml
+from conftest import HOMELAB, ROOT, render_docs
+from k8s_schemas import validate_manifest
+from kyverno_vars import conditions_pass, expressions, substitute
+
+LEGACY = ROOT / "examples" / "legacy-kyverno-1.16.yaml"
+ALWAYS_116 = ("kyverno.version=1.16", "restore.mode=always")
+CHECK_URL = "http://pvc-plumber.volsync-system.svc:8080/exists"
+
+
+def policies(config=HOMELAB, *sets):
+    return {d["metadata"]["name"]: d for d in render_docs(config, *sets)
+            if d["kind"] == "ClusterPolicy"}
+
+
+def rule(policy, name):
+    return next(r for r in policy["spec"]["rules"] if r["name"] == name)
+
+
+def pvc(name="data", namespace="apps", **spec):
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": name, "namespace": namespace, "uid": "1234-abcd",
+                         "labels": {"backup": "hourly"}, "annotations": {}},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "longhorn",
+                     "resources": {"requests": {"storage": "5Gi"}}, **spec}}
+
+
+def context(obj, operation="CREATE", **extra):
+    return {"request": {"operation": operation, "namespace": obj["metadata"]["namespace"],
+                        "object": obj}, **extra}
+
+
+def test_done_when_refusal_names_1_18(cli):
+    result = cli("render", HOMELAB, "--set", "kyverno.version=1.16")
+    assert result.code == 2 and "1.18" in result.err and result.out == ""
+
+
+@pytest.mark.parametrize("sets", [ALWAYS_116, ("engine", "clusterpolicy")],
+                         ids=["1.16-auto", "1.19-forced"])
+def test_always_mode_renders_two_valid_cluster_policies(cli, sets):
+    args = ["render", HOMELAB, "--set", "restore.mode=always"]
+    args += ["--set", "kyverno.version=1.16"] if sets == ALWAYS_116 else ["--engine", "clusterpolicy"]
+    result = cli(*args)
+    assert result.code == 0, result.err
+    docs = [d for d in yaml.safe_load_all(result.out) if d]
+    assert sorted(d["kind"] for d in docs) == sorted(
+        ["Service", "Endpoints", "ClusterRole", "ClusterRole", "ClusterRoleBinding",
+         "ClusterRoleBinding", "ClusterPolicy", "ClusterPolicy"])
+    for doc in docs:
+        assert validate_manifest(doc) == [], doc["metadata"]["name"]
+    by_name = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ClusterPolicy"}
+    restore, backup = by_name["volsync-smart-restore"], by_name["generate-volsync-backup"]
+    assert "apiCall" not in json.dumps(restore)  # no network call at admission
+    mutate = rule(restore, "restore-through-volsync")
+    assert mutate["match"]["any"][0]["resources"]["operations"] == ["CREATE"]
+    for r in backup["spec"]["rules"]:
+        assert "operations" not in r["match"]["any"][0]["resources"]  # existing PVCs match
+        assert r["generate"]["generateExisting"] is True
+        assert r["generate"]["synchronize"] is True
+    assert backup["spec"]["mutateExistingOnPolicyUpdate"] is False
+    if sets != ALWAYS_116:
+        assert "deprecated" in result.err
+
+
+def test_every_jmespath_expression_compiles():
+    variants = [ALWAYS_116, ("kyverno.version=1.10", "restore.mode=always"),
+                ("kyverno.version=1.16", f"restore.check.url={CHECK_URL}"),
+                ("kyverno.version=1.12", "restore.mode=off")]
+    count = 0
+    for sets in variants:
+        for policy in policies(HOMELAB, *sets).values():
+            for expression in expressions(policy):
+                jmespath.compile(expression)
+                count += 1
+    assert count > 40
+
+
+@pytest.mark.parametrize("minor", range(10, 20))
+def test_every_supported_version_is_strictly_valid(minor):
+    for doc in render_docs(HOMELAB, f"kyverno.version=1.{minor}",
+                           "kyverno.engine=clusterpolicy", "restore.mode=always"):
+        assert validate_manifest(doc) == [], (minor, doc["metadata"]["name"])
+
+
+def test_fields_follow_the_kyverno_version():
+    new = policies(HOMELAB, *ALWAYS_116)["volsync-smart-restore"]["spec"]
+    assert new["webhookConfiguration"]["failurePolicy"] == "Fail"
+    assert "failurePolicy" not in new and "validationFailureAction" not in new
+    assert rule({"spec": new}, "opt-out-needs-a-reason")["validate"]["failureAction"] == "Enforce"
+    v112 = policies(HOMELAB, "kyverno.version=1.12", "restore.mode=always")
+    spec = v112["volsync-smart-restore"]["spec"]
+    assert spec["failurePolicy"] == "Fail" and spec["webhookTimeoutSeconds"] == 10
+    assert spec["validationFailureAction"] == "Enforce"
+    assert [c["name"] for c in spec["webhookConfiguration"]["matchConditions"]] == [
+        "labelled-with-a-tier", "not-in-excluded-namespace"]
+    v110 = policies(HOMELAB, "kyverno.version=1.10", "restore.mode=always")
+    assert "webhookConfiguration" not in v110["volsync-smart-restore"]["spec"]
+    backup = v110["generate-volsync-backup"]
+    assert backup["spec"]["generateExisting"] is True
+    assert "generateExisting" not in rule(backup, "replication-source")["generate"]
+    assert "lookup(" not in json.dumps(backup)  # lookup() arrived in 1.11
+
+
+def admit(restore_policy, obj, check_answer=None):
+    """Mutate, then validate, as Kyverno's two webhooks would; returns (admitted, obj, msgs)."""
+    extra = {} if check_answer is None else {"backupState": check_answer}
+    mutate = rule(restore_policy, "restore-through-volsync")
+    obj = json.loads(json.dumps(obj))
+    if conditions_pass(mutate["preconditions"], context(obj, **extra)):
+        patch = substitute(mutate["mutate"]["patchStrategicMerge"], context(obj, **extra))
+        obj["spec"].update(patch["spec"])
+    messages = []
+    for r in restore_policy["spec"]["rules"]:
+        if "validate" not in r:
+            continue
+        ctx = context(obj, **extra)
+        if conditions_pass(r.get("preconditions"), ctx) and \
+                conditions_pass(r["validate"]["deny"]["conditions"], ctx):
+            messages.append(substitute(r["validate"]["message"], ctx))
+    return not messages, obj, messages
+
+
+OURS = {"apiGroup": "volsync.backube", "kind": "ReplicationDestination", "name": "data-restore"}
+
+
+def test_always_mode_decisions():
+    restore = policies(HOMELAB, *ALWAYS_116)["volsync-smart-restore"]
+    admitted, obj, _ = admit(restore, pvc())
+    assert admitted and obj["spec"]["dataSourceRef"] == OURS
+    clone = {"kind": "PersistentVolumeClaim", "name": "other"}
+    admitted, obj, _ = admit(restore, pvc(dataSource=clone, dataSourceRef=clone))
+    assert admitted and obj["spec"]["dataSourceRef"] == clone
+    opted = pvc()
+    opted["metadata"]["annotations"] = {"kpolgen.io/skip-restore": "true",
+                                        "kpolgen.io/skip-restore-reason": "wipe it"}
+    admitted, obj, _ = admit(restore, opted)
+    assert admitted and "dataSourceRef" not in obj["spec"]
+    opted["metadata"]["annotations"]["kpolgen.io/skip-restore-reason"] = ""
+    admitted, _, messages = admit(restore, opted)
+    assert not admitted and "kpolgen.io/skip-restore-reason" in messages[0]
+
+
+@pytest.mark.parametrize(("answer", "admitted", "restored"), [
+    (True, True, True), (False, True, False), ("unknown", False, False)])
+def test_check_endpoint_decisions(answer, admitted, restored):
+    restore = policies(LEGACY)["volsync-smart-restore"]
+    ok, obj, messages = admit(restore, pvc(), check_answer=answer)
+    assert ok is admitted, messages
+    assert ("dataSourceRef" in obj["spec"]) is restored
+    if not admitted:
+        assert "apps/data" in messages[0] and CHECK_URL in messages[0]
+
+
+def test_check_endpoint_disagreement_is_refused():
+    """Mutation saw 'unknown' (no patch) but validation sees 'exists': refuse."""
+    restore = policies(LEGACY)["volsync-smart-restore"]
+    obj = pvc()
+    agreement = rule(restore, "refuse-unrestored-pvc")
+    ctx = context(obj, backupState=True)
+    assert conditions_pass(agreement["preconditions"], ctx)
+    assert conditions_pass(agreement["validate"]["deny"]["conditions"], ctx)
+
+
+def test_check_call_shape_and_budget(cli):
+    restore = policies(LEGACY)["volsync-smart-restore"]
+    calls = [c for r in restore["spec"]["rules"] for c in r.get("context", [])]
+    assert len(calls) == 3  # mutate once, validate twice
+    for call in calls:
+        api = call["apiCall"]
+        assert api["service"]["url"] == (
+            CHECK_URL + "/{{ request.namespace }}/{{ request.object.metadata.name }}")
+        assert api["service"]["headers"][0]["key"] == "Authorization"
+        assert api["service"]["headers"][0]["value"]  # non-empty: no Kyverno token is added
+        assert api["default"] == "unknown" and api["jmesPath"] == "exists"
+    result = cli("render", LEGACY, "--set", "restore.check.timeoutSeconds=5")
+    assert result.code == 2 and "webhookTimeoutSeconds" in result.err
+
+
+def test_generated_objects_are_valid_volsync_objects():
+    docs = policies(HOMELAB, *ALWAYS_116)
+    obj = pvc()
+    obj["spec"]["dataSourceRef"] = OURS
+    creds = {"RESTIC_PASSWORD": "cHc=", "AWS_ACCESS_KEY_ID": "aWQ=",
+             "AWS_SECRET_ACCESS_KEY": "c2VjcmV0"}
+    generated = {}
+    for policy in docs.values():
+        for r in policy["spec"]["rules"]:
+            if "generate" not in r:
+                continue
+            ctx = context(obj, credentials=creds)
+            for entry in r.get("context", []):
+                if "variable" in entry:
+                    variable = entry["variable"]
+                    ctx[entry["name"]] = variable.get("value") if "value" in variable else \
+                        substitute("{{ " + variable["jmesPath"] + " }}", ctx)
+            assert conditions_pass(r["preconditions"], ctx)
+            gen = r["generate"]
+            doc = {"apiVersion": gen["apiVersion"], "kind": gen["kind"],
+                   **substitute(gen["data"], ctx)}
+            doc["metadata"] = {**doc.get("metadata", {}), "name": substitute(gen["name"], ctx),
+                               "namespace": substitute(gen["namespace"], ctx)}
+            assert validate_manifest(doc) == [], doc
+            generated[doc["kind"]] = doc
+    secret = generated["Secret"]
+    assert base64.b64decode(secret["data"]["RESTIC_REPOSITORY"]).decode() == \
+        "s3:http://rustfs.volsync-system.svc:9000/volsync-backups/apps/data"
+    assert secret["data"]["RESTIC_PASSWORD"] == "cHc="
+    source = generated["ReplicationSource"]
+    assert source["spec"]["trigger"]["schedule"] == "0 * * * *"
+    assert source["spec"]["restic"]["retain"] == {"hourly": 24, "daily": 7}
+    destination = generated["ReplicationDestination"]
+    assert destination["metadata"]["name"] == "data-restore"
+    assert destination["spec"]["trigger"]["manual"] == "restore-1234-abcd"
+    assert destination["spec"]["restic"]["capacity"] == "5Gi"
+
+
+def test_deleted_or_unlabelled_pvcs_fail_the_backup_preconditions():
+    backup = policies(HOMELAB, *ALWAYS_116)["generate-volsync-backup"]
+    for r in backup["spec"]["rules"]:
+        assert not conditions_pass(r["preconditions"], context(pvc(), operation="DELETE"))
+        # generateExisting evaluates with an empty operation: it must pass
+        assert conditions_pass(r["preconditions"], {"request": {"object": pvc()}})
+
+
+def test_legacy_admission_role_can_read_secrets_cel_cannot():
+    def admission(*sets):
+        role = next(d for d in render_docs(HOMELAB, *sets)
+                    if d["metadata"]["name"] == "kpolgen:volsync-admission"
+                    and d["kind"] == "ClusterRole")
+        return {res for r in role["rules"] for res in r["resources"]}
+    assert "secrets" in admission(*ALWAYS_116)
+    assert "secrets" not in admission()
+
+
+def test_legacy_tree_has_no_bucket_policy(cli, tmp_path):
+    assert cli("render", LEGACY, "-o", tmp_path).code == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [".kpolgen-files", "backup-policy.yaml", "bridge.yaml",
+                     "kustomization.yaml", "rbac.yaml", "restore-policy.yaml"]
