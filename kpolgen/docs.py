@@ -13,12 +13,14 @@ from kpolgen import compat
 from kpolgen.config.schema import schema
 
 VERSIONS = [f"1.{m}" for m in range(compat.MIN_MINOR, compat.TESTED_MINOR + 1)]
-MODES = ("smart", "always", "off")
+MODES = ("smart", "smart", "always", "off")
+HEADINGS = ("`smart` (S3)", "`smart` + `restore.check.url`", "`always`", "`off`")
+ENDPOINT = (False, True, False, False)
 
 
-def _outcome(version: str, engine: str, mode: str) -> str:
+def _outcome(version: str, engine: str, mode: str, endpoint: bool) -> str:
     try:
-        decision = compat.decide(version, engine, mode)
+        decision = compat.decide(version, engine, mode, endpoint)
     except compat.Refusal:
         return "refused"
     return "works, with a warning" if decision.warnings else "works"
@@ -29,11 +31,12 @@ def compat_matrix() -> str:
              "Generated from `kpolgen/compat.py`. `auto` picks "
              f"`cel` from Kyverno 1.{compat.CEL_AUTO_FROM} on and `clusterpolicy` below it. "
              "Refusals exit 2 with the reason and the alternatives.", "",
-             "| Kyverno | engine | " + " | ".join(f"`{m}`" for m in MODES) + " |",
+             "| Kyverno | engine | " + " | ".join(HEADINGS) + " |",
              "| --- | --- | " + " | ".join("---" for _ in MODES) + " |"]
     for version in VERSIONS:
         for engine in ("cel", "clusterpolicy"):
-            cells = [_outcome(version, engine, mode) for mode in MODES]
+            cells = [_outcome(version, engine, mode, endpoint)
+                     for mode, endpoint in zip(MODES, ENDPOINT, strict=True)]
             auto = " (auto)" if compat.auto_engine(int(version.split(".")[1])) == engine else ""
             lines.append(f"| {version} | `{engine}`{auto} | " + " | ".join(cells) + " |")
     lines += ["", "Reasons:", ""]
@@ -44,8 +47,10 @@ def compat_matrix() -> str:
                 f"1.{low}-1.{high}")
         if low == 0 and high >= 999:
             span = "any version"
-        lines.append(f"- `{rule.engine}`, {span}, `{'`/`'.join(rule.modes)}` ({rule.outcome}): "
-                     f"{rule.message}.")
+        endpoint = {None: "", True: ", with restore.check.url",
+                    False: ", without restore.check.url"}[rule.check_endpoint]
+        lines.append(f"- `{rule.engine}`, {span}, `{'`/`'.join(rule.modes)}`{endpoint} "
+                     f"({rule.outcome}): {rule.message}.")
     return "\n".join(lines)
 
 
