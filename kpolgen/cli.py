@@ -1,9 +1,9 @@
 """Command-line parsing and exit codes. Logic lives in the core modules; this file only
 parses arguments, calls them and reports.
 
-Exit codes: 0 success; 1 ``render --check`` found the output out of date; 2 invalid input
-(usage, config errors, refused combinations); 3 output could not be written, or an internal
-error.
+Exit codes: 0 success; 1 ``render --check`` found the output out of date, ``lint`` found
+problems at or above --fail-on, or ``probe`` decided deny; 2 invalid input (usage, config
+errors, refused combinations); 3 output could not be written, or an internal error.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ if TYPE_CHECKING:
     from kpolgen.config.model import Config
     from kpolgen.plan import Plan
 
-EXIT_OK, EXIT_STALE, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
+EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
 
-EPILOG = ("Exit codes: 0 ok; 1 `render --check` found differences; 2 invalid config, usage or "
-          "refused combination; 3 output not written or internal error.")
+EPILOG = ("Exit codes: 0 ok; 1 `render --check` found differences, `lint` found problems or "
+          "`probe` decided deny; 2 invalid config, usage or refused combination; 3 output not "
+          "written or internal error.")
 
 app = typer.Typer(
     name="kpolgen",
@@ -112,7 +113,7 @@ def render(
         if stale:
             _err(f"{output}: out of date ({len(stale)} file(s)); run: kpolgen render "
                  f"{config} -o {output}")
-            raise typer.Exit(EXIT_STALE)
+            raise typer.Exit(EXIT_FAIL)
         return
     try:
         written = tree.write(output, wanted)
@@ -157,6 +158,146 @@ def init(
         _err(f"{path}: cannot write: {exc.strerror or exc}")
         raise typer.Exit(EXIT_OUTPUT) from None
     _err(f"wrote {path}; next: kpolgen render {path}")
+
+
+def _require_names(namespace: str, pvc: str) -> None:
+    import re
+
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", namespace) or len(namespace) > 63:
+        _err(f"kpolgen: --namespace {namespace!r} is not a valid namespace name")
+        raise typer.Exit(EXIT_INPUT)
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", pvc) or len(pvc) > 253:
+        _err(f"kpolgen: --pvc {pvc!r} is not a valid PVC name")
+        raise typer.Exit(EXIT_INPUT)
+
+
+@app.command()
+def lint(
+    config: ConfigArg,
+    paths: Annotated[Optional[list[Path]], typer.Argument(  # noqa: UP045
+        metavar="[PATH]...", help="Committed manifests to check too: files or directories "
+                                  "(e.g. policies-out/).", show_default=False)] = None,
+    output_format: Annotated[str, typer.Option(
+        "--format", metavar="FORMAT",
+        help="auto (github inside GitHub Actions, else text), text, json, sarif or github.")
+    ] = "auto",
+    fail_on: Annotated[str, typer.Option(
+        "--fail-on", metavar="LEVEL", help="Exit 1 for findings at or above: info, warning, "
+                                           "error.")] = "error",
+    sets: SetOpt = None,
+    engine: EngineOpt = None,
+) -> None:
+    """Check the config, a fresh render and committed manifests against the rule catalogue."""
+    from kpolgen.checks import reporters
+    from kpolgen.checks.model import LEVELS, level_rank
+    from kpolgen.checks.rules import catalogue
+    from kpolgen.checks.runner import lint as run_lint
+
+    chosen = reporters.choose(output_format)
+    if chosen not in reporters.REPORTERS:
+        _err(f"kpolgen lint: unknown --format {output_format!r} "
+             f"(auto, {', '.join(reporters.REPORTERS)})")
+        raise typer.Exit(EXIT_INPUT)
+    if fail_on not in LEVELS:
+        _err(f"kpolgen lint: unknown --fail-on {fail_on!r} ({', '.join(LEVELS)})")
+        raise typer.Exit(EXIT_INPUT)
+    for path in paths or []:
+        if not path.exists():
+            _err(f"{path}: no such file or directory")
+            raise typer.Exit(EXIT_INPUT)
+    cfg, doc = _load(config, sets, engine)
+    findings = run_lint(cfg, doc, doc.text, list(paths or []))
+    sys.stdout.write(reporters.REPORTERS[chosen](findings, catalogue()))
+    if any(level_rank(f.level) >= level_rank(fail_on) for f in findings):
+        raise typer.Exit(EXIT_FAIL)
+
+
+NamespaceOpt = Annotated[str, typer.Option("--namespace", "-n", metavar="NS",
+                                          help="Namespace of the PVC.", show_default=False)]
+PvcOpt = Annotated[str, typer.Option("--pvc", metavar="NAME", help="Name of the PVC.",
+                                     show_default=False)]
+
+
+@app.command()
+def explain(
+    config: ConfigArg,
+    namespace: NamespaceOpt,
+    pvc: PvcOpt,
+    label: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--label", metavar="KEY=VALUE",
+        help="The PVC's backup label (default: the label key with the first tier).")] = None,
+    output_format: Annotated[str, typer.Option(
+        "--format", metavar="FORMAT", help="text, json or mermaid.")] = "text",
+    sets: SetOpt = None,
+    engine: EngineOpt = None,
+) -> None:
+    """Explain what happens to one PVC: tier, URL checked, repository, objects, decisions."""
+    from kpolgen import explain as explainer
+
+    if output_format not in explainer.FORMATS:
+        _err(f"kpolgen explain: unknown --format {output_format!r} "
+             f"({', '.join(explainer.FORMATS)})")
+        raise typer.Exit(EXIT_INPUT)
+    parsed = None
+    if label is not None:
+        key, sep, value = label.partition("=")
+        if not sep or not key:
+            _err(f"kpolgen explain: --label must be KEY=VALUE, got {label!r}")
+            raise typer.Exit(EXIT_INPUT)
+        parsed = (key, value)
+    _require_names(namespace, pvc)
+    plan = _plan(config, sets, engine)
+    info = explainer.explain(plan, namespace, pvc, parsed)
+    sys.stdout.write(explainer.FORMATS[output_format](info))
+
+
+@app.command()
+def probe(
+    config: ConfigArg,
+    namespace: NamespaceOpt,
+    pvc: PvcOpt,
+    endpoint: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--endpoint", metavar="URL",
+        help="Replace the bridge's scheme://host:port, e.g. http://192.168.10.133:9000, to "
+             "probe from outside the cluster.")] = None,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", min=0.1, max=60, help="Seconds before giving up (connect and read).")
+    ] = 5.0,
+    bearer: Annotated[bool, typer.Option(
+        "--bearer", help="Also send a dummy 'Authorization: Bearer' header, as the legacy "
+                         "engine's apiCall would, to see how the server treats it.")] = False,
+    output_format: Annotated[str, typer.Option(
+        "--format", metavar="FORMAT", help="text or json.")] = "text",
+    sets: SetOpt = None,
+    engine: EngineOpt = None,
+) -> None:
+    """Make the S3 request the restore policy makes for one PVC, and print the decision.
+
+    Exit 0 for restore or fresh, 1 for deny. Never sends credentials.
+    """
+    import json
+
+    from kpolgen import naming
+    from kpolgen import probe as prober
+
+    if output_format not in ("text", "json"):
+        _err(f"kpolgen probe: unknown --format {output_format!r} (text, json)")
+        raise typer.Exit(EXIT_INPUT)
+    if endpoint is not None and not prober.valid_endpoint(endpoint):
+        _err(f"kpolgen probe: --endpoint must be scheme://host[:port], got {endpoint!r}")
+        raise typer.Exit(EXIT_INPUT)
+    _require_names(namespace, pvc)
+    cfg, _doc = _load(config, sets, engine)
+    url = naming.check_url_via(cfg, endpoint).fill(namespace, pvc)
+    result = prober.probe(url, timeout=timeout, bearer=bearer,
+                          on_error=cfg.restore.on_check_error)
+    if output_format == "json":
+        sys.stdout.write(json.dumps(result._asdict(), indent=2) + "\n")
+    else:
+        status = "no response" if result.status is None else f"HTTP {result.status}"
+        sys.stdout.write(f"{result.decision}: {status} from GET {result.url}\n"
+                         f"  {result.reason}\n")
+    raise typer.Exit(EXIT_OK if result.decision != "deny" else EXIT_FAIL)
 
 
 def run(args: list[str]) -> int:

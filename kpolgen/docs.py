@@ -100,7 +100,19 @@ def config_reference() -> str:
                       *_rows(schema(), "")])
 
 
-SECTIONS = {"compat": compat_matrix, "config-reference": config_reference}
+def lint_rules() -> str:
+    from kpolgen.checks.rules import catalogue
+
+    lines = ["| rule | level | what it finds | fix |", "| --- | --- | --- | --- |"]
+    for module in catalogue():
+        rule = module.RULE
+        lines.append(f"| `{rule.id}` {rule.name} | {rule.level} | {rule.summary} | "
+                     f"{rule.explanation.replace('|', '/')} |")
+    return "\n".join(lines)
+
+
+SECTIONS = {"compat": compat_matrix, "config-reference": config_reference,
+            "lint-rules": lint_rules}
 
 
 def update(readme: str) -> str:

@@ -64,15 +64,21 @@ class Plan(NamedTuple):
         return needs
 
 
-def make_plan(cfg: Config) -> Plan:
+def decide(cfg: Config) -> Plan:
+    """The engine decision and warnings (raises compat.Refusal), without engine checks."""
     decision = compat.decide(cfg.kyverno.version, cfg.kyverno.engine, cfg.restore.mode,
                              cfg.restore.check_url is not None)
     warnings = list(decision.warnings)
     if cfg.restore.on_check_error == "fresh" and cfg.restore.mode == "smart":
         warnings.append("restore.onCheckError 'fresh': when S3 cannot be checked, PVCs start "
                         "empty even if a backup exists")
-    plan = Plan(cfg, decision.engine, tuple(warnings))
+    return Plan(cfg, decision.engine, tuple(warnings))
+
+
+def make_plan(cfg: Config) -> Plan:
+    """A plan that every check passed: ready to render (raises compat.Refusal)."""
     from kpolgen import engines
 
+    plan = decide(cfg)
     engines.check(plan)
     return plan

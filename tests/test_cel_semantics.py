@@ -369,7 +369,7 @@ CREDS = {"AWS_ACCESS_KEY_ID": "a2V5", "AWS_SECRET_ACCESS_KEY": "c2VjcmV0", "REST
 @needs_crds
 @pytest.mark.parametrize(("tier", "schedule", "retain"), [
     ("hourly", "0 * * * *", {"hourly": 24, "daily": 7}),
-    ("daily", "0 2 * * *", {"daily": 7, "weekly": 4}),
+    ("daily", "30 2 * * *", {"daily": 7, "weekly": 4}),
 ])
 @pytest.mark.parametrize("sets", [(), (PREFIX,)])
 def test_backup_objects(tier: str, schedule: str, retain: dict[str, int], sets: tuple[str, ...]) -> None:

@@ -33,6 +33,7 @@ class Document:
         self.file = file
         self.positions: dict[PathKey, Pos] = {}
         self.key_positions: dict[PathKey, Pos] = {}
+        self.text = ""
 
     def pos(self, path: PathKey, *, key: bool = False) -> Pos:
         """Best known position for ``path``: itself, else its nearest ancestor."""
@@ -56,42 +57,40 @@ def _fail(file: str, line: int, col: int, message: str) -> ConfigError:
     return ConfigError([Diagnostic(file, line, col, Level.ERROR, message)])
 
 
-def read_text(path: Path, display: str) -> str:
+def read_text(path: Path, display: str, *, what: str = "config",
+              max_bytes: int = MAX_BYTES) -> str:
     try:
-        raw = path.read_bytes() if str(path) != "-" else _stdin_bytes()
+        raw = path.read_bytes() if str(path) != "-" else _stdin_bytes(max_bytes)
     except OSError as exc:
-        raise _fail(display, 1, 1, f"cannot read config: {exc.strerror or exc}") from None
-    if len(raw) > MAX_BYTES:
-        raise _fail(display, 1, 1, f"config is {len(raw)} bytes; the limit is {MAX_BYTES}")
+        raise _fail(display, 1, 1, f"cannot read {what}: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:
+        raise _fail(display, 1, 1, f"{what} is {len(raw)} bytes; the limit is {max_bytes}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise _fail(display, line, col, "config is not UTF-8 text") from None
+        raise _fail(display, line, col, f"{what} is not UTF-8 text") from None
     if "\x00" in text:
         offset = text.index("\x00")
         line = text.count("\n", 0, offset) + 1
-        raise _fail(display, line, 1, "config contains a NUL byte: is it a binary file?")
+        raise _fail(display, line, 1, f"{what} contains a NUL byte: is it a binary file?")
     return text.removeprefix("\ufeff")
 
 
-def _stdin_bytes() -> bytes:
+def _stdin_bytes(limit: int) -> bytes:
     import sys
 
-    return sys.stdin.buffer.read(MAX_BYTES + 1)
+    return sys.stdin.buffer.read(limit + 1)
 
 
-def parse(text: str, display: str) -> Document:
-    """Compose YAML nodes with ruamel's C parser (when installed) and build plain data from
-    them, recording each node's mark. Faster than ruamel's round-trip loader, and it keeps
-    what we need: positions, duplicate keys, aliases counted as they expand."""
+def _compose_all(text: str, display: str) -> tuple[list[Any], Any]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     yaml = YAML(typ="safe")
     try:
-        nodes = list(yaml.compose_all(text))
+        return list(yaml.compose_all(text)), yaml.constructor
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -99,6 +98,28 @@ def parse(text: str, display: str) -> Document:
         raise _fail(display, line, col, f"invalid YAML: {_one_line(problem)}") from None
     except (YAMLError, ValueError, RecursionError) as exc:
         raise _fail(display, 1, 1, f"invalid YAML: {_one_line(str(exc))}") from None
+
+
+def parse_all(text: str, display: str, *, max_nodes: int = 1_000_000) -> list[Document]:
+    """Every non-empty document of a YAML stream (e.g. committed manifests), with positions."""
+    nodes, constructor = _compose_all(text, display)
+    out = []
+    for node in nodes:
+        doc = Document(data={}, file=display)
+        mark = node.start_mark
+        doc.positions[()] = Pos(display, mark.line + 1, mark.column + 1)
+        value = _Builder(doc, constructor, max_nodes).value(node, ())
+        if isinstance(value, dict):
+            doc.data = value
+            out.append(doc)
+    return out
+
+
+def parse(text: str, display: str) -> Document:
+    """Compose YAML nodes with ruamel's C parser (when installed) and build plain data from
+    them, recording each node's mark. Faster than ruamel's round-trip loader, and it keeps
+    what we need: positions, duplicate keys, aliases counted as they expand."""
+    nodes, constructor = _compose_all(text, display)
     if not nodes:
         raise _fail(display, 1, 1, "config is empty: expected a mapping (see `kpolgen init`)")
     if len(nodes) > 1:
@@ -107,7 +128,7 @@ def parse(text: str, display: str) -> Document:
                     "config holds several YAML documents; expected exactly one")
     doc = Document(data={}, file=display)
     doc.positions[()] = Pos(display, 1, 1)
-    plain = _Builder(doc, yaml.constructor).value(nodes[0], ())
+    plain = _Builder(doc, constructor).value(nodes[0], ())
     if plain is None:
         raise _fail(display, 1, 1, "config is empty: expected a mapping (see `kpolgen init`)")
     if not isinstance(plain, dict):
@@ -129,10 +150,11 @@ def _type_name(value: Any) -> str:
 class _Builder:
     """Plain data from composed nodes; every value's position goes into the document."""
 
-    def __init__(self, doc: Document, constructor: Any) -> None:
+    def __init__(self, doc: Document, constructor: Any, max_nodes: int = MAX_NODES) -> None:
         self.doc = doc
         self.constructor = constructor
         self.count = 0
+        self.max_nodes = max_nodes
 
     def _pos(self, node: Any) -> Pos:
         return Pos(self.doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -146,8 +168,8 @@ class _Builder:
         from ruamel.yaml.nodes import MappingNode, SequenceNode
 
         self.count += 1
-        if self.count > MAX_NODES:
-            raise self._fail(node, f"config expands to more than {MAX_NODES} values "
+        if self.count > self.max_nodes:
+            raise self._fail(node, f"the YAML expands to more than {self.max_nodes} values "
                                    "(alias bomb?)")
         if isinstance(node, MappingNode):
             out: dict[str, Any] = {}
@@ -194,4 +216,7 @@ def _scalar(node: Any) -> Any:
 
 def load(path: Path, display: str | None = None) -> Document:
     display = display or str(path)
-    return parse(read_text(path, display), display)
+    text = read_text(path, display)
+    doc = parse(text, display)
+    doc.text = text
+    return doc

@@ -109,6 +109,7 @@ class Config(NamedTuple):
     excluded_namespaces: tuple[str, ...]
     naming: Naming
     argocd: ArgoCD
+    lint_disable: tuple[str, ...]
     digest: str
 
     def tier_names(self) -> list[str]:
@@ -119,7 +120,9 @@ def build(data: dict[str, Any]) -> Config:
     """Build the model from schema-valid data that already has its defaults applied."""
     k, b, s3, cred = data["kyverno"], data["bridge"], data["s3"], data["credentials"]
     backup, restore, vs, argocd = data["backup"], data["restore"], data["volsync"], data["argocd"]
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    rendered_part = {k: v for k, v in data.items() if k != "lint"}  # lint settings render nothing
+    canonical = json.dumps(rendered_part, sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=True)
     tiers = tuple(
         Tier(name, t["schedule"],
              tuple((key, t["retain"][key]) for key in RETAIN_ORDER if key in t["retain"]))
@@ -148,5 +151,6 @@ def build(data: dict[str, Any]) -> Config:
         naming=Naming(data["naming"]["secretSuffix"], data["naming"]["sourceSuffix"],
                       data["naming"]["destinationSuffix"]),
         argocd=ArgoCD(argocd["syncWaves"], argocd["infrastructureWave"], argocd["policyWave"]),
+        lint_disable=tuple(data["lint"]["disable"]),
         digest=hashlib.sha256(canonical.encode()).hexdigest()[:16],
     )

@@ -1,5 +1,7 @@
 """Checks the JSON Schema cannot express: cron field ranges, IP addresses by bridge kind,
-Kubernetes name limits, and combinations that are legal YAML but cannot work."""
+Kubernetes name limits, and combinations that are legal YAML but cannot work.
+
+These are errors. Advice (things that work but need care) lives in the lint rules."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import re
 from typing import Any
 
 from kpolgen.config.loader import Document
-from kpolgen.diagnostics import Diagnostic, Level
+from kpolgen.diagnostics import Diagnostic
 
 CRON_RANGES = [("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31),
                ("month", 1, 12), ("day of week", 0, 7)]
@@ -52,9 +54,6 @@ def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
 
     def err(path: tuple[Any, ...], message: str, *, key: bool = False) -> None:
         out.append(doc.diagnostic(path, message, key=key))
-
-    def warn(path: tuple[Any, ...], message: str) -> None:
-        out.append(doc.diagnostic(path, message, level=Level.WARNING))
 
     for name, tier in data["backup"]["tiers"].items():
         for problem in cron_problems(tier["schedule"]):
@@ -105,24 +104,6 @@ def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
         err(("naming", "secretSuffix"), "the Secret suffix must differ from the "
             "ReplicationSource and ReplicationDestination suffixes")
 
-    volsync = data["volsync"]
-    if data["restore"]["mode"] != "off" and volsync["volumeSnapshotClassName"] is None:
-        warn(("volsync", "volumeSnapshotClassName"), "no volumeSnapshotClassName: restores "
-             "use the cluster's default VolumeSnapshotClass, which must exist for the "
-             "volume populator (copyMethod Snapshot)")
-    context = volsync["moverSecurityContext"]
-    if volsync["privilegedMovers"] and context and context.get("runAsUser", 0) != 0:
-        warn(("volsync", "privilegedMovers"), "privileged movers run as root: VolSync "
-             "overrides moverSecurityContext.runAsUser with 0")
-    if volsync["privilegedMovers"]:
-        warn(("volsync", "privilegedMovers"), "privileged movers need the namespace "
-             "annotation volsync.backube/privileged-movers=\"true\" on every app namespace")
-    if data["restore"]["onCheckError"] == "fresh":
-        warn(("restore", "onCheckError"), "onCheckError 'fresh' starts PVCs empty when S3 "
-             "cannot be checked, even if a backup exists")
-    if bridge["namespace"] not in data["excludedNamespaces"]:
-        warn(("excludedNamespaces",), f"the bridge namespace {bridge['namespace']!r} is not "
-             "excluded; VolSync's own PVCs there should not be matched")
     return out
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kpolgen import cel_conditions as cond
-from kpolgen import naming, templating, volsync_objects
+from kpolgen import decision, naming, templating, volsync_objects
 from kpolgen.components import bridge, rbac
 from kpolgen.plan import Plan
 from kpolgen.quoting import CelExpr, CelStringExpr, cel_block, cel_literal, cel_string
@@ -99,6 +99,7 @@ def restore_policies(plan: Plan) -> list[Resource]:
         "match_namespace": cond.namespace_allowed(plan.config),
         "match_opted_out": CelExpr(f"!({cond.opted_out(plan.config)})"),
         "check_url": naming.check_url(cfg).cel(),
+        "found": decision.FOUND,
         "smart": smart,
     }
     mutating = templating.render(
@@ -118,12 +119,13 @@ def restore_policies(plan: Plan) -> list[Resource]:
     has_ref = cond.has_our_ref(cfg)
     if smart and deny_on_error:
         validations.append({
-            "expression": CelExpr("variables.check.statusCode == 200 || "
-                                  "variables.check.statusCode == 404"),
+            "expression": CelExpr(f"variables.check.statusCode == {decision.FOUND} || "
+                                  f"variables.check.statusCode == {decision.NOT_FOUND}"),
             "messageExpression": _decision_message(plan), "reason": "Forbidden"})
     if smart and deny_on_error:
         validations.append({
-            "expression": CelExpr(f"variables.check.statusCode != 200 || ({has_ref})"),
+            "expression": CelExpr(f"variables.check.statusCode != {decision.FOUND} || "
+                                  f"({has_ref})"),
             "messageExpression": _agreement_message(plan), "reason": "Forbidden"})
     if cfg.restore.mode == "always":
         validations.append({"expression": has_ref, "messageExpression": _always_message(plan),

@@ -1,0 +1,152 @@
+"""What kpolgen's policies will do for one PVC: a pure function of the plan and naming, so it
+can never disagree with `render` about a URL, a repository or an object name."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kpolgen import decision, naming
+from kpolgen.plan import Plan
+
+
+def explain(plan: Plan, namespace: str, pvc: str, label: tuple[str, str] | None) -> dict[str, Any]:
+    cfg = plan.config
+    key, value = label if label else (cfg.label_key, cfg.tiers[0].name)
+    tier = next((t for t in cfg.tiers if t.name == value), None)
+    reason = None
+    if key != cfg.label_key:
+        reason = f"label {key!r} is not the backup label ({cfg.label_key!r})"
+    elif tier is None:
+        reason = (f"{key}={value!r} is not a configured tier "
+                  f"({', '.join(cfg.tier_names())}): nothing protects this PVC")
+    elif namespace in cfg.excluded_namespaces:
+        reason = f"namespace {namespace!r} is excluded"
+    protected = reason is None
+    restores = protected and plan.restores
+    smart = restores and cfg.restore.mode == "smart"
+    if smart and plan.checks_s3_directly:
+        check_url: str | None = naming.check_url(cfg).fill(namespace, pvc)
+    elif smart:
+        check_url = f"{cfg.restore.check_url}/{namespace}/{pvc}"
+    else:
+        check_url = None
+    out: dict[str, Any] = {
+        "namespace": namespace,
+        "pvc": pvc,
+        "label": f"{key}={value}",
+        "assumed_label": label is None,
+        "protected": protected,
+        "reason": reason or "labelled with a configured tier, namespace not excluded",
+        "engine": plan.engine,
+        "restore_mode": cfg.restore.mode,
+        "tier": tier.name if tier and protected else None,
+        "schedule": tier.schedule if tier and protected else None,
+        "retain": dict(tier.retain) if tier and protected else None,
+        "check_url": check_url,
+        "repository": naming.restic_repository(cfg).fill(namespace, pvc) if protected else None,
+        "objects": {
+            "secret": naming.secret_name(cfg).fill(namespace, pvc),
+            "replication_source": naming.source_name(cfg).fill(namespace, pvc),
+            "replication_destination": (naming.destination_name(cfg).fill(namespace, pvc)
+                                        if restores else None),
+        } if protected else None,
+        "decisions": _decisions(plan, pvc) if restores else [],
+        "requirements": plan.requirements(),
+    }
+    return out
+
+
+def _decisions(plan: Plan, pvc: str) -> list[dict[str, str]]:
+    cfg = plan.config
+    rd = naming.destination_name(cfg).fill("", pvc)
+    restored = (f"spec.dataSourceRef points at ReplicationDestination {rd}; VolSync restores "
+                "the newest backup, then the PVC binds and the app starts with its data")
+    if cfg.restore.mode == "always":
+        return [{"answer": "(no check)", "decision": decision.RESTORE,
+                 "you_see": restored + " (a PVC with no backup restores empty)"}]
+    denied = ("the PVC is refused with a message naming it, the URL and the answer; Argo CD "
+              "retries until the check can tell")
+    on_error = cfg.restore.on_check_error
+    error_outcome = decision.for_status(None, on_error=on_error)
+    error_text = denied if error_outcome == decision.DENY else \
+        "the PVC starts empty (restore.onCheckError: fresh), even if a backup exists"
+    if plan.checks_s3_directly:
+        return [
+            {"answer": f"HTTP {decision.FOUND} (found)", "decision": decision.RESTORE,
+             "you_see": restored},
+            {"answer": f"HTTP {decision.NOT_FOUND} (not found)", "decision": decision.FRESH,
+             "you_see": "a new, empty PVC"},
+            {"answer": "anything else: 403, 5xx, timeout, refused", "decision": error_outcome,
+             "you_see": error_text},
+        ]
+    return [
+        {"answer": '200 {"exists": true}', "decision": decision.RESTORE, "you_see": restored},
+        {"answer": '200 {"exists": false}', "decision": decision.FRESH,
+         "you_see": "a new, empty PVC"},
+        {"answer": "anything else", "decision": error_outcome, "you_see": error_text},
+    ]
+
+
+def as_text(info: dict[str, Any]) -> str:
+    lines = [f"PVC {info['namespace']}/{info['pvc']} labelled {info['label']}"
+             + (" (assumed; pass --label)" if info["assumed_label"] else "")]
+    if not info["protected"]:
+        lines.append(f"  not protected: {info['reason']}")
+        return "\n".join(lines) + "\n"
+    objects = info["objects"]
+    retain = ", ".join(f"{k} {v}" for k, v in info["retain"].items())
+    lines += [
+        f"  engine {info['engine']}, restore mode {info['restore_mode']}",
+        f"  tier:        {info['tier']}: schedule {info['schedule']!r}, keep {retain}",
+        f"  repository:  {info['repository']}",
+        f"  check:       {'GET ' + info['check_url'] if info['check_url'] else 'none'}",
+        f"  objects:     Secret {objects['secret']}, ReplicationSource "
+        f"{objects['replication_source']}"
+        + (f", ReplicationDestination {objects['replication_destination']}"
+           if objects["replication_destination"] else ""),
+    ]
+    if info["decisions"]:
+        lines.append("  at creation:")
+        lines += [f"    {d['answer']}: {d['decision']}: {d['you_see']}" for d in info["decisions"]]
+    lines.append("  the cluster needs:")
+    lines += [f"    - {need}" for need in info["requirements"]]
+    return "\n".join(lines) + "\n"
+
+
+def as_json(info: dict[str, Any]) -> str:
+    return json.dumps(info, indent=2) + "\n"
+
+
+def _m(text: str) -> str:
+    """A quoted Mermaid label: quotes and angle brackets as entities."""
+    return '"' + (text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;")
+                  .replace(">", "#gt;")) + '"'
+
+
+def as_mermaid(info: dict[str, Any]) -> str:
+    title = f"PVC {info['namespace']}/{info['pvc']} created, {info['label']}"
+    lines = ["flowchart TD", f"  pvc[{_m(title)}]"]
+    if not info["protected"]:
+        lines.append(f"  pvc --> skip[{_m('untouched: ' + info['reason'])}]")
+        return "\n".join(lines) + "\n"
+    objects = info["objects"]
+    backup = _m(f"ReplicationSource {objects['replication_source']}: {info['schedule']}")
+    if info["decisions"] and info["check_url"]:
+        lines.append(f"  pvc --> check{{{_m('GET ' + info['check_url'])}}}")
+        for i, row in enumerate(info["decisions"]):
+            outcome = _m(f"{row['decision']}: {row['you_see']}")
+            lines.append(f"  check -- {_m(row['answer'])} --> d{i}[{outcome}]")
+            if row["decision"] != "deny":
+                lines.append(f"  d{i} --> backup")
+    elif info["decisions"]:
+        row = info["decisions"][0]
+        lines.append(f"  pvc --> d0[{_m(row['decision'] + ': ' + row['you_see'])}]")
+        lines.append("  d0 --> backup")
+    else:
+        lines.append("  pvc --> backup")
+    lines.append(f"  backup[{backup}] --> s3[({_m(info['repository'])})]")
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = {"text": as_text, "json": as_json, "mermaid": as_mermaid}

@@ -1,0 +1,90 @@
+"""`kpolgen explain`: what happens to one PVC, in text, JSON and Mermaid."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import HOMELAB, ROOT
+
+LEGACY = ROOT / "examples" / "legacy-kyverno-1.16.yaml"
+
+
+def explain(cli, *args):
+    result = cli("explain", *args, "--format", "json")
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def test_json_for_a_protected_pvc(cli):
+    info = explain(cli, HOMELAB, "--namespace", "apps", "--pvc", "data", "--label",
+                   "backup=hourly")
+    assert info["check_url"] == \
+        "http://rustfs.volsync-system.svc:9000/volsync-backups/apps/data/config"
+    assert info["repository"] == "s3:http://rustfs.volsync-system.svc:9000/volsync-backups/apps/data"
+    assert (info["tier"], info["schedule"]) == ("hourly", "0 * * * *")
+    assert info["retain"] == {"hourly": 24, "daily": 7}
+    assert info["objects"] == {"secret": "data-volsync-restic", "replication_source": "data-backup",
+                               "replication_destination": "data-restore"}
+    assert [d["decision"] for d in info["decisions"]] == ["restore", "fresh", "deny"]
+    assert info["protected"] and not info["assumed_label"]
+
+
+def test_the_url_and_names_agree_with_render(cli):
+    """explain and render read the same naming functions: the rendered CEL, evaluated for
+    apps/data, gives explain's URL."""
+    from celeval import evaluate
+    from conftest import render_docs
+
+    mutating = next(d for d in render_docs() if d["kind"] == "MutatingPolicy")
+    expression = next(v["expression"] for v in mutating["spec"]["variables"]
+                      if v["name"] == "checkUrl")
+    url = evaluate(expression, object={"metadata": {"name": "data"}},
+                   request={"namespace": "apps"})
+    info = explain(cli, HOMELAB, "-n", "apps", "--pvc", "data")
+    assert info["check_url"] == url
+
+
+@pytest.mark.parametrize(("args", "reason"), [
+    (("-n", "apps", "--pvc", "data", "--label", "backup=Hourly"), "not a configured tier"),
+    (("-n", "apps", "--pvc", "data", "--label", "tier=hourly"), "not the backup label"),
+    (("-n", "kube-system", "--pvc", "data", "--label", "backup=hourly"), "excluded"),
+])
+def test_unprotected_pvcs(cli, args, reason):
+    info = explain(cli, HOMELAB, *args)
+    assert not info["protected"] and reason in info["reason"]
+    assert info["check_url"] is None and info["objects"] is None and info["decisions"] == []
+
+
+def test_modes_and_engines(cli):
+    always = explain(cli, HOMELAB, "-n", "apps", "--pvc", "db", "--set", "restore.mode=always")
+    assert always["check_url"] is None
+    assert [d["decision"] for d in always["decisions"]] == ["restore"]
+    off = explain(cli, HOMELAB, "-n", "apps", "--pvc", "db", "--set", "restore.mode=off")
+    assert off["objects"]["replication_destination"] is None and off["decisions"] == []
+    legacy = explain(cli, LEGACY, "-n", "apps", "--pvc", "db")
+    assert legacy["check_url"] == "http://pvc-plumber.volsync-system.svc:8080/exists/apps/db"
+    assert legacy["engine"] == "clusterpolicy"
+    fresh = explain(cli, HOMELAB, "-n", "apps", "--pvc", "db", "--set",
+                    "restore.onCheckError=fresh")
+    assert fresh["decisions"][-1]["decision"] == "fresh"
+
+
+def test_text_and_mermaid(cli):
+    text = cli("explain", HOMELAB, "-n", "apps", "--pvc", "data").out
+    assert "(assumed; pass --label)" in text and "data-restore" in text
+    mermaid = cli("explain", HOMELAB, "-n", "apps", "--pvc", "data", "--format", "mermaid").out
+    lines = mermaid.splitlines()
+    assert lines[0] == "flowchart TD"
+    assert 'check{"GET http://rustfs.volsync-system.svc:9000/volsync-backups/apps/data/config"}' \
+        in mermaid
+    assert sum("check -- " in line for line in lines) == 3
+    assert all(line.count('"') % 2 == 0 for line in lines)  # every label is closed
+
+
+@pytest.mark.parametrize("args", [
+    ("-n", "Apps", "--pvc", "data"), ("-n", "apps", "--pvc", "a/b"),
+    ("-n", "apps", "--pvc", "data", "--label", "nolabel"),
+    ("-n", "apps", "--pvc", "data", "--format", "dot")])
+def test_bad_arguments(cli, args):
+    assert cli("explain", HOMELAB, *args).code == 2
