@@ -212,6 +212,62 @@ def lint(
         raise typer.Exit(EXIT_FAIL)
 
 
+@app.command()
+def audit(
+    config: ConfigArg,
+    paths: Annotated[list[str], typer.Argument(
+        metavar="PATH...", help="Manifest files, directories (recursively) or '-' for stdin, "
+                                "e.g. `kustomize build . | kpolgen audit kpolgen.yaml -`.",
+        show_default=False)],
+    output_format: Annotated[str, typer.Option(
+        "--format", metavar="FORMAT", help="table, json or markdown.")] = "table",
+    fail_on: Annotated[str, typer.Option(
+        "--fail-on", metavar="STATUSES",
+        help="Comma-separated statuses that make the exit code 1 ('none' for never).")
+    ] = "unknown-tier,conflict",
+    default_namespace: Annotated[str, typer.Option(
+        "--default-namespace", metavar="NS",
+        help="Namespace of objects that name none (as kubectl's current namespace).")
+    ] = "default",
+    sets: SetOpt = None,
+    engine: EngineOpt = None,
+) -> None:
+    """List every PVC and StatefulSet volume claim template with its protection status."""
+    from kpolgen import audit as auditor
+
+    formats = ("table", "json", "markdown")
+    if output_format not in formats:
+        _err(f"kpolgen audit: unknown --format {output_format!r} ({', '.join(formats)})")
+        raise typer.Exit(EXIT_INPUT)
+    failing = set() if fail_on in ("none", "") else {s.strip() for s in fail_on.split(",")}
+    unknown = failing - set(auditor.STATUSES)
+    if unknown:
+        _err(f"kpolgen audit: unknown --fail-on status {sorted(unknown)[0]!r} "
+             f"({', '.join(auditor.STATUSES)})")
+        raise typer.Exit(EXIT_INPUT)
+    for raw in paths:
+        if raw != "-" and not Path(raw).exists():
+            _err(f"{raw}: no such file or directory")
+            raise typer.Exit(EXIT_INPUT)
+    cfg, _doc = _load(config, sets, engine)
+    try:
+        entries = list(auditor.Auditor(cfg, default_namespace).audit(
+            auditor.documents(paths)))
+    except (*auditor.yaml_errors(), UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{mark.name}:{mark.line + 1}:{mark.column + 1}" if mark else "input"
+        _err(f"{where}: error: cannot read manifests: {' '.join(str(exc).split())[:300]}")
+        raise typer.Exit(EXIT_INPUT) from None
+    if output_format == "json":
+        sys.stdout.write(auditor.as_json(entries))
+    elif output_format == "markdown":
+        sys.stdout.write(auditor.as_markdown(entries))
+    else:
+        auditor.print_table(entries, sys.stdout)
+    if any(e.status in failing for e in entries):
+        raise typer.Exit(EXIT_FAIL)
+
+
 NamespaceOpt = Annotated[str, typer.Option("--namespace", "-n", metavar="NS",
                                           help="Namespace of the PVC.", show_default=False)]
 PvcOpt = Annotated[str, typer.Option("--pvc", metavar="NAME", help="Name of the PVC.",
