@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
 from kpolgen import render, yamlout
-from kpolgen.components import bucket_policy
+from kpolgen.components import bucket_policy, kyverno_test
 from kpolgen.plan import Plan
 from kpolgen.resources import COMPONENT_ORDER, Resource
 
 MARKER = ".kpolgen-files"
+# what the marker may name: a file in DIR or in one sub-folder of it, never '..'
+_OWNABLE = re.compile(r"^(?!\.\.?(/|$))[A-Za-z0-9_.-]+(/(?!\.\.?$)[A-Za-z0-9_.-]+)?$")
 KUSTOMIZATION = "kustomization.yaml"
 
 
@@ -53,6 +56,7 @@ def files(plan: Plan) -> dict[str, str]:
         "resources": list(out),
     }
     out[KUSTOMIZATION] = head + yamlout.dump(kustomization)
+    out.update(kyverno_test.files(plan, dict(out)))
     if plan.checks_s3_directly:
         out[bucket_policy.FILENAME] = bucket_policy.text(plan.config)
     out[MARKER] = ("# Files written by kpolgen; it removes them when it no longer renders them.\n"
@@ -66,8 +70,7 @@ def _owned(directory: Path) -> set[str]:
     except OSError:
         return set()
     names = {line.strip() for line in text.splitlines()}
-    return {n for n in names
-            if n and not n.startswith("#") and "/" not in n and n not in ("..", ".")}
+    return {n for n in names if n and not n.startswith("#") and _OWNABLE.match(n)}
 
 
 def _read(path: Path) -> str | None:
@@ -91,6 +94,7 @@ def changes(directory: Path, wanted: dict[str, str]) -> list[Change]:
 
 
 def _atomic_write(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:

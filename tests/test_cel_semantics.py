@@ -309,11 +309,11 @@ def test_s3_prefix_in_url(code: int, admitted: bool) -> None:
 
 # --- the GeneratingPolicies -----------------------------------------------------------------------
 def generate(key: tuple[str, str], obj: dict[str, Any], sets: tuple[str, ...] = (),
-             secrets: dict[tuple[str, str], dict[str, Any]] | None = None
-             ) -> tuple[bool, list[dict[str, Any]], list[tuple[Any, ...]]]:
+             secrets: dict[tuple[str, str], dict[str, Any]] | None = None,
+             namespace: str = "apps") -> tuple[bool, list[dict[str, Any]], list[tuple[Any, ...]]]:
     """(matched, generated objects with the namespace generator.Apply gives them, resource.Get calls)."""
     policy = policies(*sets)[key]
-    request = {"namespace": "apps", "operation": "CREATE"}
+    request = {"namespace": namespace, "operation": "CREATE"}
     if not matches(policy, obj, request):
         return False, [], []
     applied: list[dict[str, Any]] = []

@@ -246,4 +246,4 @@ def test_legacy_tree_has_no_bucket_policy(cli, tmp_path):
     assert cli("render", LEGACY, "-o", tmp_path).code == 0
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [".kpolgen-files", "backup-policy.yaml", "bridge.yaml",
-                     "kustomization.yaml", "rbac.yaml", "restore-policy.yaml"]
+                     "kustomization.yaml", "kyverno-test", "rbac.yaml", "restore-policy.yaml"]

@@ -1,0 +1,246 @@
+"""A test suite for the real Kyverno CLI (`kyverno test DIR/kyverno-test`), written by
+`render -o` beside the policies and kept out of kustomization.yaml.
+
+The expected objects come from the same shapes the policies use (``volsync_objects``),
+filled in here with concrete values, so the suite checks the policies against kpolgen's own
+idea of the result rather than against a copy of it.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from kpolgen import decision, naming, volsync_objects, yamlout
+from kpolgen.plan import Plan
+
+DIRECTORY = "kyverno-test"
+NAMESPACE = "kpolgen-test"
+UID = "00000000-0000-4000-8000-000000000001"
+CREDENTIAL = "ZHVtbXk="  # base64("dummy"): test data only
+CLI_API = "cli.kyverno.io/v1alpha1"
+DUMMY_SECRET = "kpolgen: disable-file=KP014 (dummy credentials for the Kyverno CLI test)"
+
+
+class ConcreteDialect:
+    """The values a policy computes, for one known PVC."""
+
+    def __init__(self, plan: Plan, pvc: dict[str, Any]) -> None:
+        self.cfg = plan.config
+        self.pvc = pvc
+        self.name_ = pvc["metadata"]["name"]
+        tier_name = pvc["metadata"]["labels"][self.cfg.label_key]
+        self.tier = next(t for t in self.cfg.tiers if t.name == tier_name)
+
+    def name(self, template: naming.Template) -> str:
+        return template.fill(NAMESPACE, self.name_)
+
+    def pvc_name(self) -> str:
+        return str(self.name_)
+
+    def capacity(self) -> str:
+        return str(self.pvc["spec"]["resources"]["requests"]["storage"])
+
+    def access_modes(self) -> list[str]:
+        return list(self.pvc["spec"]["accessModes"])
+
+    def storage_class(self, fallback: str | None) -> str | None:
+        return self.pvc["spec"].get("storageClassName") or fallback
+
+    def restore_trigger(self) -> str:
+        return naming.RESTORE_TRIGGER_PREFIX + str(self.pvc["metadata"].get("uid", ""))
+
+    def destination_name(self) -> str:
+        return self.name(naming.destination_name(self.cfg))
+
+    def schedule(self) -> str:
+        return self.tier.schedule
+
+    def retain(self) -> dict[str, Any]:
+        return {k: volsync_objects.retain_value(k, v) for k, v in self.tier.retain}
+
+    def repository_base64(self) -> str:
+        repository = naming.restic_repository(self.cfg).fill(NAMESPACE, self.name_)
+        return base64.b64encode(repository.encode()).decode()
+
+    def credential(self, _key: str) -> str:
+        return CREDENTIAL
+
+
+def _pvc(plan: Plan, name: str, *, labelled: bool = True, annotations: dict[str, str] | None
+         = None, ref: bool = False) -> dict[str, Any]:
+    cfg = plan.config
+    metadata: dict[str, Any] = {"name": name, "namespace": NAMESPACE}
+    if labelled:
+        metadata["labels"] = {cfg.label_key: cfg.tiers[0].name}
+    if annotations:
+        metadata["annotations"] = annotations
+    if ref:
+        metadata["uid"] = UID
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "1Gi"}},
+                            "storageClassName": cfg.volsync.storage_class or "standard"}
+    if ref:
+        spec["dataSourceRef"] = _ref(plan, name)
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": metadata,
+            "spec": spec}
+
+
+def _ref(plan: Plan, name: str) -> dict[str, str]:
+    return {"apiGroup": naming.VOLSYNC_GROUP, "kind": naming.RD_KIND,
+            "name": naming.destination_name(plan.config).fill(NAMESPACE, name)}
+
+
+def _stream(docs: list[dict[str, Any]], comment: str = "") -> str:
+    head = f"# {comment}\n" if comment else ""
+    return head + "".join("---\n" + yamlout.dump(d) for d in docs)
+
+
+def _with_namespace(obj: dict[str, Any]) -> dict[str, Any]:
+    obj = dict(obj)
+    obj["metadata"] = {**obj["metadata"], "namespace": NAMESPACE}
+    return obj
+
+
+def _generated(plan: Plan, pvc: dict[str, Any], build: Any) -> dict[str, Any]:
+    return _with_namespace(build(plan.config, ConcreteDialect(plan, pvc)))
+
+
+def files(plan: Plan, component_files: dict[str, str]) -> dict[str, str]:
+    """kyverno-test/<file> -> content."""
+    cfg = plan.config
+    if NAMESPACE in cfg.excluded_namespaces:
+        return {}
+    policies = [f"../{name}" for name in component_files if name.endswith("-policy.yaml")
+                or name.startswith("restore-")]
+    fresh = _pvc(plan, "fresh")
+    unlabelled = _pvc(plan, "unlabelled", labelled=False)
+    pvcs = [fresh, unlabelled]
+    out: dict[str, str] = {}
+    results: list[dict[str, Any]] = []
+    test: dict[str, Any] = {"apiVersion": CLI_API, "kind": "Test",
+                            "metadata": {"name": "kpolgen-volsync"}, "policies": policies,
+                            "resources": ["resources.yaml"]}
+    # backups: every labelled PVC gets its Secret and ReplicationSource
+    secret = _generated(plan, fresh, volsync_objects.secret)
+    source = _generated(plan, fresh, volsync_objects.source)
+    if plan.engine == "cel":
+        out["generated-backup.yaml"] = _stream([secret, source], DUMMY_SECRET)
+        results.append(_result(plan, "isGeneratingPolicy", naming.POLICY_BACKUP, [fresh],
+                               generated="generated-backup.yaml"))
+    else:
+        out["generated-secret.yaml"] = _stream([secret], DUMMY_SECRET)
+        out["generated-source.yaml"] = _stream([source])
+        results.append(_result(plan, None, naming.POLICY_BACKUP, [fresh],
+                               generated="generated-secret.yaml", rule="restic-secret"))
+        results.append(_result(plan, None, naming.POLICY_BACKUP, [fresh],
+                               generated="generated-source.yaml", rule="replication-source"))
+    out["cluster-resources.yaml"] = _stream(
+        [{"apiVersion": "v1", "kind": "Secret",
+          "metadata": {"name": cfg.credentials.secret_name,
+                       "namespace": cfg.credentials.namespace},
+          "type": "Opaque", "data": dict.fromkeys(sorted(cfg.credentials.keys), CREDENTIAL)}],
+        DUMMY_SECRET)
+    test["clusterResources"] = ["cluster-resources.yaml"]
+    if plan.restores:
+        restored = _pvc(plan, "restored")
+        target = _pvc(plan, "restore-target", ref=True)
+        opted = _pvc(plan, "opted-out", annotations={
+            cfg.restore.opt_out_annotation: "true",
+            cfg.restore.opt_out_reason_annotation: "kpolgen CLI test: start empty"})
+        pvcs += [restored, target, opted]
+        patched = {**restored, "spec": {**restored["spec"],
+                                        "dataSourceRef": _ref(plan, "restored")}}
+        out["patched-restored.yaml"] = _stream([patched])
+        out["generated-restore.yaml"] = _stream(
+            [_generated(plan, target, volsync_objects.destination)])
+        mutate_kind = "isMutatingPolicy" if plan.engine == "cel" else None
+        results.append(_result(plan, mutate_kind, naming.POLICY_RESTORE, [restored],
+                               patched="patched-restored.yaml", rule="restore-through-volsync"))
+        results.append(_result(plan, mutate_kind, naming.POLICY_RESTORE, [unlabelled],
+                               outcome="skip", rule="restore-through-volsync"))
+        if plan.engine == "cel":
+            results.append(_result(plan, "isGeneratingPolicy", naming.POLICY_RESTORE_OBJECT,
+                                   [target], generated="generated-restore.yaml"))
+            results += _cel_checks(plan, test, pvcs, fresh, restored, target, opted, unlabelled)
+        else:
+            results.append(_result(plan, None, naming.POLICY_RESTORE, [target],
+                                   generated="generated-restore.yaml",
+                                   rule="create-replication-destination"))
+            values, checks = _legacy_values(plan, test, pvcs, fresh, restored)
+            out.update(values)
+            results += checks
+    out["resources.yaml"] = _stream(pvcs)
+    test["results"] = results
+    out["kyverno-test.yaml"] = _stream([test], "Run: kyverno test " + DIRECTORY)
+    return {f"{DIRECTORY}/{name}": text for name, text in sorted(out.items())}
+
+
+def _names(pvcs: list[dict[str, Any]]) -> list[str]:
+    return [f"{NAMESPACE}/{p['metadata']['name']}" for p in pvcs]
+
+
+def _result(plan: Plan, kind_flag: str | None, policy: str, pvcs: list[dict[str, Any]], *,
+            outcome: str = "pass", patched: str | None = None, generated: str | None = None,
+            rule: str | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = {"policy": policy}
+    if kind_flag:
+        result[kind_flag] = True
+    elif rule:
+        result["rule"] = rule
+    result.update({"kind": "PersistentVolumeClaim", "resources": _names(pvcs)})
+    if patched:
+        result["patchedResources"] = patched
+    if generated:
+        result["generatedResource"] = generated
+    result["result"] = outcome
+    return result
+
+
+def _cel_checks(plan: Plan, test: dict[str, Any], pvcs: list[dict[str, Any]],
+                fresh: dict[str, Any], restored: dict[str, Any], target: dict[str, Any],
+                opted: dict[str, Any], unlabelled: dict[str, Any]) -> list[dict[str, Any]]:
+    """The S3 answers are mocked (Kyverno >= 1.19 `apiCallResponses`)."""
+    cfg = plan.config
+    if cfg.restore.mode != "smart":
+        return [_result(plan, "isValidatingPolicy", naming.POLICY_GUARD, [unlabelled],
+                        outcome="skip")]
+    unreachable, forbidden = _pvc(plan, "unreachable"), _pvc(plan, "forbidden")
+    pvcs += [unreachable, forbidden]
+    statuses = [(restored, decision.FOUND), (target, decision.FOUND),
+                (fresh, decision.NOT_FOUND), (unreachable, 503), (forbidden, 403)]
+    test["apiCallResponses"] = [
+        {"method": "GET", "url": naming.check_url(cfg).fill(NAMESPACE, p["metadata"]["name"]),
+         "response": {"statusCode": status, "body": {}}} for p, status in statuses]
+    denied = "fail" if cfg.restore.on_check_error == "deny" else "pass"
+    return [
+        _result(plan, "isValidatingPolicy", naming.POLICY_GUARD, [fresh, target]),
+        _result(plan, "isValidatingPolicy", naming.POLICY_GUARD, [unreachable, forbidden],
+                outcome=denied),
+        _result(plan, "isValidatingPolicy", naming.POLICY_GUARD, [opted, unlabelled],
+                outcome="skip"),
+    ]
+
+
+def _legacy_values(plan: Plan, test: dict[str, Any], pvcs: list[dict[str, Any]],
+                   fresh: dict[str, Any], restored: dict[str, Any]
+                   ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The legacy CLI cannot mock a service call in a way `default` sees: the check's
+    result is given as a per-resource value instead."""
+    if plan.config.restore.mode != "smart":
+        return {}, []
+    unknown = _pvc(plan, "unreachable")
+    pvcs.append(unknown)
+    values = {"apiVersion": CLI_API, "kind": "Values", "metadata": {"name": "kpolgen-volsync"},
+              "policies": [{"name": naming.POLICY_RESTORE, "resources": [
+                  {"name": restored["metadata"]["name"], "values": {"backupState": True}},
+                  {"name": fresh["metadata"]["name"], "values": {"backupState": False}},
+                  {"name": unknown["metadata"]["name"], "values": {"backupState": "unknown"}},
+              ]}]}
+    test["variables"] = "values.yaml"
+    checks = [
+        _result(plan, None, naming.POLICY_RESTORE, [fresh], rule="refuse-unknown-backup-state"),
+        _result(plan, None, naming.POLICY_RESTORE, [unknown], outcome="fail",
+                rule="refuse-unknown-backup-state"),
+    ]
+    return {"values.yaml": _stream([values])}, checks
