@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
 
-EPILOG = ("Exit codes: 0 ok; 1 `render --check` found differences, `lint` found problems or "
-          "`probe` decided deny; 2 invalid config, usage or refused combination; 3 output not "
-          "written or internal error.")
+EPILOG = ("Exit codes: 0 ok; 1 `render --check` found differences, `lint` found problems, "
+          "`probe` decided deny or `audit` found a --fail-on status; 2 invalid config, usage or "
+          "refused combination; 3 output not written or internal error.")
 
 app = typer.Typer(
     name="kpolgen",
@@ -34,6 +34,23 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+def _version(value: bool) -> None:
+    if value:
+        from kpolgen import __version__
+
+        sys.stdout.write(f"kpolgen {__version__}\n")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", "-V", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False,
+) -> None:
+    """Render Kyverno + VolSync zero-touch backup/restore manifests from one YAML config."""
+
 
 ConfigArg = Annotated[Path, typer.Argument(metavar="CONFIG", help="Config file ('-' for stdin).",
                                            show_default=False)]
@@ -153,7 +170,7 @@ def init(
         _err(f"{path}: already exists; use --force to overwrite it")
         raise typer.Exit(EXIT_INPUT)
     try:
-        tree._atomic_write(path, starter.text())
+        tree.atomic_write(path, starter.text())
     except OSError as exc:
         _err(f"{path}: cannot write: {exc.strerror or exc}")
         raise typer.Exit(EXIT_OUTPUT) from None

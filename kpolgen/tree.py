@@ -93,7 +93,7 @@ def changes(directory: Path, wanted: dict[str, str]) -> list[Change]:
     return found
 
 
-def _atomic_write(path: Path, content: str) -> None:
+def atomic_write(path: Path, content: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -113,10 +113,10 @@ def write(directory: Path, wanted: dict[str, str]) -> list[Change]:
     todo = changes(directory, wanted)
     for change in todo:
         if change.new is not None and change.path != MARKER:
-            _atomic_write(directory / change.path, change.new)
+            atomic_write(directory / change.path, change.new)
     for change in todo:
         if change.new is None:
             (directory / change.path).unlink(missing_ok=True)
     if any(c.path == MARKER for c in todo):
-        _atomic_write(directory / MARKER, wanted[MARKER])
+        atomic_write(directory / MARKER, wanted[MARKER])
     return todo
