@@ -81,6 +81,13 @@ def _load(config: Path, sets: list[str] | None, engine: str | None) -> tuple[Con
     return cfg, doc
 
 
+def _choice(command: str, option: str, value: str, choices: list[str] | tuple[str, ...]) -> str:
+    if value not in choices:
+        _err(f"kpolgen {command}: unknown {option} {value!r} ({', '.join(choices)})")
+        raise typer.Exit(EXIT_INPUT)
+    return value
+
+
 def _plan(config: Path, sets: list[str] | None, engine: str | None) -> Plan:
     from kpolgen import compat
     from kpolgen.plan import make_plan
@@ -210,14 +217,9 @@ def lint(
     from kpolgen.checks.rules import catalogue
     from kpolgen.checks.runner import lint as run_lint
 
+    _choice("lint", "--format", output_format, ("auto", *reporters.REPORTERS))
+    _choice("lint", "--fail-on", fail_on, LEVELS)
     chosen = reporters.choose(output_format)
-    if chosen not in reporters.REPORTERS:
-        _err(f"kpolgen lint: unknown --format {output_format!r} "
-             f"(auto, {', '.join(reporters.REPORTERS)})")
-        raise typer.Exit(EXIT_INPUT)
-    if fail_on not in LEVELS:
-        _err(f"kpolgen lint: unknown --fail-on {fail_on!r} ({', '.join(LEVELS)})")
-        raise typer.Exit(EXIT_INPUT)
     for path in paths or []:
         if not path.exists():
             _err(f"{path}: no such file or directory")
@@ -252,10 +254,7 @@ def audit(
     """List every PVC and StatefulSet volume claim template with its protection status."""
     from kpolgen import audit as auditor
 
-    formats = ("table", "json", "markdown")
-    if output_format not in formats:
-        _err(f"kpolgen audit: unknown --format {output_format!r} ({', '.join(formats)})")
-        raise typer.Exit(EXIT_INPUT)
+    _choice("audit", "--format", output_format, ("table", "json", "markdown"))
     failing = set() if fail_on in ("none", "") else {s.strip() for s in fail_on.split(",")}
     unknown = failing - set(auditor.STATUSES)
     if unknown:
@@ -307,10 +306,7 @@ def explain(
     """Explain what happens to one PVC: tier, URL checked, repository, objects, decisions."""
     from kpolgen import explain as explainer
 
-    if output_format not in explainer.FORMATS:
-        _err(f"kpolgen explain: unknown --format {output_format!r} "
-             f"({', '.join(explainer.FORMATS)})")
-        raise typer.Exit(EXIT_INPUT)
+    _choice("explain", "--format", output_format, list(explainer.FORMATS))
     parsed = None
     if label is not None:
         key, sep, value = label.partition("=")
@@ -353,9 +349,7 @@ def probe(
     from kpolgen import naming
     from kpolgen import probe as prober
 
-    if output_format not in ("text", "json"):
-        _err(f"kpolgen probe: unknown --format {output_format!r} (text, json)")
-        raise typer.Exit(EXIT_INPUT)
+    _choice("probe", "--format", output_format, ("text", "json"))
     if endpoint is not None and not prober.valid_endpoint(endpoint):
         _err(f"kpolgen probe: --endpoint must be scheme://host[:port], got {endpoint!r}")
         raise typer.Exit(EXIT_INPUT)

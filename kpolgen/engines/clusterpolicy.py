@@ -270,21 +270,33 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
         generate=_generate(features, destination, var("request.namespace"),
                            existing=False))
     failure_policy = "Fail" if cfg.restore.on_check_error == "deny" else "Ignore"
-    return [Resource("restore-policy", doc) for doc in templating.render(
-        "clusterpolicy/policy.yaml.j2", name=naming.POLICY_RESTORE,
+    return _policy(plan, "restore-policy", naming.POLICY_RESTORE,
+                   "Restore labelled PVCs from VolSync backups",
+                   "At PVC creation, point spec.dataSourceRef at the PVC's "
+                   "ReplicationDestination and create it; refuse PVCs whose backup state "
+                   "cannot be told.",
+                   background=False,
+                   spec_fields=_spec_fields(plan, features, failure_policy,
+                                            _conditions(plan, cond.labelled(cfg)),
+                                            validates=True),
+                   rules=rules)
+
+
+def _conditions(plan: Plan, labelled: str) -> list[dict[str, str]]:
+    return [{"name": "labelled-with-a-tier", "expression": labelled},
+            {"name": "not-in-excluded-namespace",
+             "expression": cond.namespace_allowed(plan.config)}]
+
+
+def _policy(plan: Plan, component: str, name: str, title: str, description: str, *,
+            background: bool, spec_fields: dict[str, Any], rules: list[dict[str, Any]]
+            ) -> list[Resource]:
+    docs = templating.render(
+        "clusterpolicy/policy.yaml.j2", name=name,
         labels=dict(naming.MANAGED_BY, **naming.PART_OF),
-        annotations=_annotations(plan, "Restore labelled PVCs from VolSync backups",
-                                 "At PVC creation, point spec.dataSourceRef at the PVC's "
-                                 "ReplicationDestination and create it; refuse PVCs whose "
-                                 "backup state cannot be told."),
-        background=False,
-        spec_fields=_spec_fields(plan, features, failure_policy,
-                                 [{"name": "labelled-with-a-tier",
-                                   "expression": cond.labelled(cfg)},
-                                  {"name": "not-in-excluded-namespace",
-                                   "expression": cond.namespace_allowed(cfg)}],
-                                 validates=True),
-        rules=rules)]
+        annotations=_annotations(plan, title, description), background=background,
+        spec_fields=spec_fields, rules=rules)
+    return [Resource(component, doc) for doc in docs]
 
 
 def _generate(features: Features, obj: dict[str, Any], namespace: str, *,
@@ -334,21 +346,16 @@ def backup_policy(plan: Plan, features: Features) -> list[Resource]:
         exclude=exclude, context=tiers, preconditions=alive,
         generate=_generate(features, volsync_objects.source(cfg, dialect), namespace,
                            existing=True))
-    return [Resource("backup-policy", doc) for doc in templating.render(
-        "clusterpolicy/policy.yaml.j2", name=naming.POLICY_BACKUP,
-        labels=dict(naming.MANAGED_BY, **naming.PART_OF),
-        annotations=_annotations(plan, "Back up labelled PVCs with VolSync",
-                                 "For every PVC labelled with a backup tier, create its restic "
-                                 "Secret and a ReplicationSource with the tier's schedule and "
-                                 "retention; remove them when the label or the PVC goes."),
-        background=True,
-        spec_fields=_spec_fields(plan, features, "Fail",
-                                 [{"name": "labelled-with-a-tier",
-                                   "expression": cond.delete_or(cond.labelled(cfg))},
-                                  {"name": "not-in-excluded-namespace",
-                                   "expression": cond.namespace_allowed(cfg)}],
-                                 validates=False, generate_existing=True),
-        rules=rules)]
+    return _policy(plan, "backup-policy", naming.POLICY_BACKUP,
+                   "Back up labelled PVCs with VolSync",
+                   "For every PVC labelled with a backup tier, create its restic Secret and a "
+                   "ReplicationSource with the tier's schedule and retention; remove them when "
+                   "the label or the PVC goes.",
+                   background=True,
+                   spec_fields=_spec_fields(plan, features, "Fail",
+                                            _conditions(plan, cond.delete_or(cond.labelled(cfg))),
+                                            validates=False, generate_existing=True),
+                   rules=rules)
 
 
 def _annotations(plan: Plan, title: str, description: str) -> dict[str, str]:
