@@ -12,17 +12,24 @@ from kpolgen.config.model import Config
 from kpolgen.quoting import CelExpr, cel_list, cel_string
 
 
-def labelled(cfg: Config) -> CelExpr:
-    """The PVC carries the backup label with a configured tier."""
+def labelled(cfg: Config, obj: str = "object") -> CelExpr:
+    """The PVC (``object``, or ``oldObject``) carries the backup label with a configured tier."""
     key = cel_string(cfg.label_key)
-    return CelExpr(f"has(object.metadata.labels) && {key} in object.metadata.labels && "
-                   f"object.metadata.labels[{key}] in {cel_list(cfg.tier_names())}")
+    return CelExpr(f"has({obj}.metadata.labels) && {key} in {obj}.metadata.labels && "
+                   f"{obj}.metadata.labels[{key}] in {cel_list(cfg.tier_names())}")
 
 
 def delete_or(condition: CelExpr) -> CelExpr:
     """For policies that also see DELETE (``object`` is null then): let deletions through,
     so generated objects can be cleaned up, and never fail on a null object."""
     return CelExpr(f"request.operation == 'DELETE' || ({condition})")
+
+
+def labelled_now_or_before(cfg: Config) -> CelExpr:
+    """For policies that clean up: the PVC is labelled, or was before this UPDATE (so that
+    removing the label reaches Kyverno), or is being deleted."""
+    return delete_or(CelExpr(f"({labelled(cfg)}) || (request.operation == 'UPDATE' && "
+                             f"{labelled(cfg, 'oldObject')})"))
 
 
 def namespace_allowed(cfg: Config) -> CelExpr:

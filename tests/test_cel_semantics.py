@@ -147,7 +147,8 @@ class Admission:
 
 def admit(obj: dict[str, Any], namespace: str = "apps", responses: dict[str, Any] | None = None, *,
           sets: tuple[str, ...] = (), guard_responses: dict[str, Any] | None = None,
-          run_mutating: bool = True) -> Admission:
+          run_mutating: bool = True,
+          existing: dict[tuple[str, str, str], dict[str, Any]] | None = None) -> Admission:
     pols = policies(*sets)
     request = {"namespace": namespace, "operation": "CREATE", "name": obj["metadata"].get("name"),
                "resource": {"group": "", "version": "v1", "resource": "persistentvolumeclaims"}}
@@ -170,7 +171,11 @@ def admit(obj: dict[str, Any], namespace: str = "apps", responses: dict[str, Any
     if vp:
         assert vp["spec"]["validationActions"] == ["Deny"] and vp["spec"]["failurePolicy"] == "Fail"
         if matches(vp, obj, request):
-            ctx = Ctx(vp, obj, request, responses if guard_responses is None else guard_responses, calls)
+            def resource_get(_api: str, resource: str, ns: str, name: str) -> Any:
+                return (existing or {}).get((resource, ns, name))  # None: NotFound
+
+            ctx = Ctx(vp, obj, request, responses if guard_responses is None else guard_responses,
+                      calls, {"resource.Get": resource_get})
             for rule in vp["spec"]["validations"]:
                 try:
                     ok, error = ctx.eval(rule["expression"]) is True, None
@@ -424,3 +429,21 @@ def test_every_expression_compiles(sets: tuple[str, ...]) -> None:
     assert len(found) >= 4 * len(docs)
     for expr in found:
         compile_cel(expr)
+
+
+# --- a ReplicationDestination left over from an earlier PVC -------------------------------
+LEFTOVER = {("replicationdestinations", "apps", "data-restore"): {"kind": "ReplicationDestination"}}
+
+
+@pytest.mark.parametrize(("sets", "answer", "admitted"), [
+    ((), 200, False), ((), 404, True), (("restore.mode=always",), None, False),
+    (("restore.onCheckError=fresh",), 200, False)])
+def test_leftover_replication_destination_blocks_a_restore(sets, answer, admitted) -> None:
+    """Restoring through a stale RD would give the old PVC's snapshot: refuse, say how to fix."""
+    responses = {url(): status(answer)} if answer else {}
+    res = admit(pvc(), responses=responses, sets=sets, existing=LEFTOVER)
+    assert res.admitted is admitted, res.messages
+    if not admitted:
+        assert any("left over" in m and "delete replicationdestination data-restore" in m
+                   for m in res.messages), res.messages
+    assert admit(pvc(), responses=responses, sets=sets).admitted  # no leftover: admitted

@@ -71,6 +71,16 @@ def _reason_message(plan: Plan) -> CelExpr:
         " annotation: say why the restore is skipped, or remove the opt-out'")
 
 
+def _leftover_message(plan: Plan) -> CelExpr:
+    name = naming.destination_name(plan.config).cel()
+    return CelExpr(
+        "'kpolgen: ReplicationDestination ' + request.namespace + '/' + "
+        f"{name} + ' is left over from an earlier PVC of this name; restoring through it "
+        "would give that PVC\\'s old snapshot, not the newest backup. Delete it (kubectl -n ' "
+        f"+ request.namespace + ' delete replicationdestination ' + {name} + ') and create the "
+        "PVC again.'")
+
+
 def _always_message(plan: Plan) -> CelExpr:
     return CelExpr(
         "'kpolgen: restore.mode is always, but PVC ' + request.namespace + '/' + "
@@ -130,6 +140,8 @@ def restore_policies(plan: Plan) -> list[Resource]:
     if cfg.restore.mode == "always":
         validations.append({"expression": has_ref, "messageExpression": _always_message(plan),
                             "reason": "Forbidden"})
+    validations.append({"expression": CelExpr(f"!({has_ref}) || variables.leftover == null"),
+                        "messageExpression": _leftover_message(plan), "reason": "Conflict"})
     guard = templating.render(
         "cel/validating-guard.yaml.j2", **common,
         name=naming.POLICY_GUARD,
@@ -139,6 +151,9 @@ def restore_policies(plan: Plan) -> list[Resource]:
         match_constraints=_match_constraints(plan, ["CREATE"]),
         match_no_foreign_source=cond.no_foreign_source(plan.config),
         uses_check=smart and deny_on_error,
+        leftover=CelExpr(f"resource.Get({cel_string(volsync_objects.VOLSYNC_API)}, "
+                         "'replicationdestinations', request.namespace, "
+                         f"{naming.destination_name(cfg).cel()})"),
         validations=validations,
     )
     destination = templating.render(
@@ -210,7 +225,7 @@ def backup_policy(plan: Plan) -> list[Resource]:
                           "For every PVC labelled with a backup tier, create its restic Secret "
                           "and a ReplicationSource with the tier's schedule and retention."),
         match_constraints=_match_constraints(plan, ["CREATE", "UPDATE"]),
-        match_labelled=cond.delete_or(cond.labelled(plan.config)),
+        match_labelled=cond.labelled_now_or_before(plan.config),
         match_namespace=cond.namespace_allowed(plan.config),
         tier=CelExpr(f"object.metadata.labels[{cel_string(cfg.label_key)}]"),
         schedule=CelExpr(f"{cel_block(schedules)}[variables.tier]"),

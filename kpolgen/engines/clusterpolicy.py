@@ -43,6 +43,12 @@ class Features(NamedTuple):
         return cls(minor >= 13, minor >= 12, minor >= 13, minor >= 13, minor >= 12, minor >= 11)
 
 
+# generateExisting evaluates with an empty operation; DELETE must fail the precondition so
+# that synchronize removes what the PVC had.
+_ALIVE = {"key": "{{ request.operation || 'BACKGROUND' }}", "operator": "NotEquals",
+          "value": "DELETE"}
+
+
 def var(expression: str) -> str:
     return f"{{{{ {expression} }}}}"
 
@@ -260,9 +266,11 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
     destination = volsync_objects.destination(cfg, dialect)
     rules += templating.render(
         "clusterpolicy/generate.yaml.j2", rule_name="create-replication-destination",
-        match=_match(plan, ["CREATE", "DELETE"]), exclude=exclude, context=None,
+        # no operations: DELETE must reach the rule (and fail its precondition) so that
+        # synchronize removes the ReplicationDestination with its PVC
+        match=_match(plan, None), exclude=exclude, context=None,
         preconditions={"all": [
-            {"key": var("request.operation"), "operator": "Equals", "value": "CREATE"},
+            _ALIVE,
             {"key": var("request.object.spec.dataSourceRef.name || ''"), "operator": "Equals",
              "value": _ours(plan)},
             {"key": var("request.object.spec.dataSourceRef.kind || ''"), "operator": "Equals",
@@ -277,7 +285,7 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
                    "cannot be told.",
                    background=False,
                    spec_fields=_spec_fields(plan, features, failure_policy,
-                                            _conditions(plan, cond.labelled(cfg)),
+                                            _conditions(plan, cond.delete_or(cond.labelled(cfg))),
                                             validates=True),
                    rules=rules)
 
@@ -323,10 +331,7 @@ def backup_policy(plan: Plan, features: Features) -> list[Resource]:
     namespace_expr = "request.namespace || request.object.metadata.namespace"
     dialect = LegacyDialect(plan, namespace_expr, features)
     match, exclude = _match(plan, None), _exclude(plan)
-    # generateExisting evaluates with an empty operation; DELETE must fail the precondition
-    # so that synchronize removes what the PVC had.
-    alive = {"all": [{"key": var("request.operation || 'BACKGROUND'"), "operator": "NotEquals",
-                      "value": "DELETE"}]}
+    alive = {"all": [_ALIVE]}
     credentials = {"name": "credentials", "apiCall": {
         "urlPath": (f"/api/v1/namespaces/{cfg.credentials.namespace}/secrets/"
                     f"{cfg.credentials.secret_name}"),
@@ -353,7 +358,7 @@ def backup_policy(plan: Plan, features: Features) -> list[Resource]:
                    "the label or the PVC goes.",
                    background=True,
                    spec_fields=_spec_fields(plan, features, "Fail",
-                                            _conditions(plan, cond.delete_or(cond.labelled(cfg))),
+                                            _conditions(plan, cond.labelled_now_or_before(cfg)),
                                             validates=False, generate_existing=True),
                    rules=rules)
 

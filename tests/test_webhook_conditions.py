@@ -1,0 +1,91 @@
+"""The match conditions the API server evaluates before calling Kyverno, for every policy of
+both engines: they never error (an error under failurePolicy Fail refuses the request), let
+deletions through where cleanup needs them, and see a label being removed."""
+
+from __future__ import annotations
+
+import pytest
+from celeval import evaluate
+from conftest import HOMELAB, ROOT, render_docs
+
+LEGACY = ROOT / "examples" / "legacy-kyverno-1.16.yaml"
+VARIANTS = [(HOMELAB, ()), (HOMELAB, ("restore.mode=always",)), (LEGACY, ()),
+            (HOMELAB, ("kyverno.engine=clusterpolicy", "restore.mode=always"))]
+
+
+def conditions(doc):
+    spec = doc.get("spec") or {}
+    if not isinstance(spec, dict):
+        return []
+    if "matchConditions" in spec:
+        return spec["matchConditions"]
+    return spec.get("webhookConfiguration", {}).get("matchConditions", [])
+
+
+ALL = {"CREATE", "UPDATE", "DELETE"}
+
+
+def operations(doc):
+    """What reaches the policy's webhook: Kyverno always registers DELETE for generating
+    policies; a ClusterPolicy gets the union of its rules' operations (none listed: all)."""
+    if doc["kind"] == "GeneratingPolicy":
+        return ALL
+    if doc["kind"] == "ClusterPolicy":
+        ops = set()
+        for rule in doc["spec"]["rules"]:
+            for match in rule["match"]["any"]:
+                ops |= set(match["resources"].get("operations") or ALL)
+        return ops
+    return set(doc["spec"]["matchConstraints"]["resourceRules"][0]["operations"])
+
+
+def policies(config, sets):
+    return [d for d in render_docs(config, *sets) if conditions(d)]
+
+
+def pvc(labels=None):
+    return {"metadata": {"name": "data", "namespace": "apps", "labels": labels or {}},
+            "spec": {"accessModes": ["ReadWriteOnce"]}}
+
+
+def passes(doc, operation, obj, old):
+    request = {"operation": operation, "namespace": "apps"}
+    return all(evaluate(c["expression"], object=obj, old_object=old, request=request) is True
+               for c in conditions(doc))
+
+
+@pytest.mark.parametrize(("config", "sets"), VARIANTS)
+def test_conditions_never_error(config, sets):
+    labelled, bare = pvc({"backup": "hourly"}), pvc()
+    cases = [("CREATE", labelled, None), ("CREATE", bare, None), ("UPDATE", labelled, bare),
+             ("UPDATE", bare, labelled), ("DELETE", None, labelled), ("DELETE", None, bare)]
+    checked = 0
+    for doc in policies(config, sets):
+        for operation, obj, old in cases:
+            if operation in operations(doc):
+                passes(doc, operation, obj, old)  # raises CelEvalError on an error
+                checked += 1
+    assert checked >= 6
+
+
+@pytest.mark.parametrize(("config", "sets"), VARIANTS)
+def test_cleanup_sees_deletes_and_label_removal(config, sets):
+    labelled, bare = pvc({"backup": "hourly"}), pvc()
+    for doc in policies(config, sets):
+        name = doc["metadata"]["name"]
+        if name in ("generate-volsync-backup", "volsync-restore-destination"):
+            assert passes(doc, "DELETE", None, labelled), name
+        if name == "generate-volsync-backup":
+            assert passes(doc, "UPDATE", bare, labelled), name  # label removed
+            assert not passes(doc, "CREATE", bare, None), name  # unlabelled: Kyverno not asked
+        if doc["kind"] == "ClusterPolicy" and name == "volsync-smart-restore":
+            assert passes(doc, "DELETE", None, labelled), name  # its generate rule cleans up
+
+
+def test_legacy_destination_rule_sees_every_operation():
+    restore = next(d for d in render_docs(LEGACY) if d["metadata"]["name"] ==
+                   "volsync-smart-restore")
+    rule = next(r for r in restore["spec"]["rules"]
+                if r["name"] == "create-replication-destination")
+    assert "operations" not in rule["match"]["any"][0]["resources"]
+    assert rule["generate"]["synchronize"] is True
