@@ -72,16 +72,6 @@ def yaml_errors() -> tuple[type[Exception], ...]:
         return (YAMLError,)
 
 
-def loader_name() -> str:
-    try:
-        import yaml
-
-        return "libyaml (PyYAML CSafeLoader)" if getattr(yaml, "__with_libyaml__", False) \
-            else "ruamel.yaml"
-    except ImportError:  # pragma: no cover
-        return "ruamel.yaml"
-
-
 def documents(paths: list[str]) -> Iterator[tuple[str, Any]]:
     """(source, document) for every YAML document, one at a time."""
     load_all = _loader()

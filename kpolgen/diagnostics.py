@@ -32,7 +32,3 @@ class ConfigError(Exception):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         super().__init__("\n".join(d.format() for d in diagnostics))
         self.diagnostics = diagnostics
-
-
-def errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    return [d for d in diagnostics if d.level is Level.ERROR]

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpolgen.checks.model import Context, Finding, ManifestFile, level_rank
+from kpolgen.checks.model import Context, Finding, ManifestFile
 from kpolgen.checks.rules import catalogue
 
 if TYPE_CHECKING:
@@ -103,7 +103,3 @@ def lint(config: Config, doc: Document, config_text: str, paths: list[Path]) -> 
     disabled = set(config.lint_disable)
     kept = [f for f in findings if f.rule not in disabled and not suppressions.hides(f)]
     return sorted(set(kept), key=lambda f: (f.file, f.line, f.col, f.rule, f.message))
-
-
-def worst(findings: list[Finding]) -> int:
-    return max((level_rank(f.level) for f in findings), default=-1)

@@ -160,11 +160,6 @@ def _check_context(plan: Plan) -> dict[str, Any]:
     }}
 
 
-def check_url_text(plan: Plan) -> str:
-    """The endpoint URL for one PVC, as people read it."""
-    return f"{plan.config.restore.check_url}/<namespace>/<pvc>"
-
-
 def _not_opted_out(plan: Plan) -> list[dict[str, Any]]:
     restore = plan.config.restore
     return [
