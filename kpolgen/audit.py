@@ -72,16 +72,29 @@ def yaml_errors() -> tuple[type[Exception], ...]:
         return (YAMLError,)
 
 
+class InputError(Exception):
+    """A manifest source that cannot be read as YAML; the message starts with FILE:LINE:COL."""
+
+
 def documents(paths: list[str]) -> Iterator[tuple[str, Any]]:
     """(source, document) for every YAML document, one at a time."""
     load_all = _loader()
+    errors = yaml_errors()
     for display, stream, path in _sources(paths):
-        if stream is not None:
-            yield from ((display, d) for d in load_all(stream))
-            continue
-        assert path is not None
-        with path.open(encoding="utf-8") as handle:
-            yield from ((display, d) for d in load_all(handle))
+        try:
+            if stream is not None:
+                yield from ((display, d) for d in load_all(stream))
+                continue
+            assert path is not None
+            if not path.is_file():
+                raise InputError(f"{display}:1:1: not a regular file")
+            with path.open(encoding="utf-8") as handle:
+                yield from ((display, d) for d in load_all(handle))
+        except (*errors, UnicodeDecodeError) as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{display}:{mark.line + 1}:{mark.column + 1}" if mark else f"{display}:1:1"
+            detail = " ".join(str(getattr(exc, "problem", None) or exc).split())[:200]
+            raise InputError(f"{where}: cannot read manifests: {detail}") from None
 
 
 class Auditor:
@@ -97,8 +110,8 @@ class Auditor:
 
     def classify(self, namespace: str, name: str, kind: str, metadata: dict[str, Any],
                  spec: dict[str, Any], source: str) -> Entry:
-        labels = metadata.get("labels") or {}
-        value = labels.get(self.cfg.label_key) if isinstance(labels, dict) else None
+        labels = _mapping(metadata.get("labels"))
+        value = labels.get(self.cfg.label_key)
         tier = str(value) if value is not None else None
 
         def entry(status: str, reason: str) -> Entry:
@@ -142,22 +155,24 @@ class Auditor:
                 yield from self.audit((source, item) for item in doc["items"])
                 continue
             kind = doc.get("kind")
-            metadata = doc.get("metadata") or {}
-            if not isinstance(metadata, dict):
-                continue
+            metadata = _mapping(doc.get("metadata"))
             namespace = str(metadata.get("namespace") or self.default_namespace)
             if kind == "PersistentVolumeClaim":
                 yield self.classify(namespace, str(metadata.get("name", "")), kind, metadata,
-                                    doc.get("spec") or {}, source)
+                                    _mapping(doc.get("spec")), source)
             elif kind == "StatefulSet":
-                spec = doc.get("spec") or {}
-                for template in spec.get("volumeClaimTemplates") or []:
+                templates = _mapping(doc.get("spec")).get("volumeClaimTemplates")
+                for template in templates if isinstance(templates, list) else []:
                     if not isinstance(template, dict):
                         continue
-                    meta = template.get("metadata") or {}
+                    meta = _mapping(template.get("metadata"))
                     name = f"{meta.get('name', '')}-{metadata.get('name', '')}-*"
-                    yield self.classify(namespace, name, kind, meta, template.get("spec") or {},
-                                        source)
+                    yield self.classify(namespace, name, kind, meta,
+                                        _mapping(template.get("spec")), source)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def summary(entries: list[Entry]) -> dict[str, int]:

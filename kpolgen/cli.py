@@ -121,6 +121,9 @@ def render(
     if check and output is None:
         _err("kpolgen render: --check needs -o DIR")
         raise typer.Exit(EXIT_INPUT)
+    if output is not None and output.exists() and not output.is_dir():
+        _err(f"kpolgen render: {output} is not a directory")
+        raise typer.Exit(EXIT_INPUT)
     plan = _plan(config, sets, engine)
     if output is None:
         from kpolgen import render as core
@@ -261,6 +264,9 @@ def audit(
         _err(f"kpolgen audit: unknown --fail-on status {sorted(unknown)[0]!r} "
              f"({', '.join(auditor.STATUSES)})")
         raise typer.Exit(EXIT_INPUT)
+    if paths.count("-") + (str(config) == "-") > 1:
+        _err("kpolgen audit: '-' (stdin) can be read only once, for the config or for PATH")
+        raise typer.Exit(EXIT_INPUT)
     for raw in paths:
         if raw != "-" and not Path(raw).exists():
             _err(f"{raw}: no such file or directory")
@@ -269,10 +275,9 @@ def audit(
     try:
         entries = list(auditor.Auditor(cfg, default_namespace).audit(
             auditor.documents(paths)))
-    except (*auditor.yaml_errors(), UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{mark.name}:{mark.line + 1}:{mark.column + 1}" if mark else "input"
-        _err(f"{where}: error: cannot read manifests: {' '.join(str(exc).split())[:300]}")
+    except auditor.InputError as exc:
+        where, _, message = str(exc).partition(": ")
+        _err(f"{where}: error: {message}")
         raise typer.Exit(EXIT_INPUT) from None
     if output_format == "json":
         sys.stdout.write(auditor.as_json(entries))
@@ -350,16 +355,36 @@ def probe(
     from kpolgen import probe as prober
 
     _choice("probe", "--format", output_format, ("text", "json"))
+    import math
+
+    if not math.isfinite(timeout):
+        _err("kpolgen probe: --timeout must be a number of seconds")
+        raise typer.Exit(EXIT_INPUT)
     if endpoint is not None and not prober.valid_endpoint(endpoint):
         _err(f"kpolgen probe: --endpoint must be scheme://host[:port], got {endpoint!r}")
         raise typer.Exit(EXIT_INPUT)
     _require_names(namespace, pvc)
-    cfg, _doc = _load(config, sets, engine)
-    url = naming.check_url_via(cfg, endpoint).fill(namespace, pvc)
-    result = prober.probe(url, timeout=timeout, bearer=bearer,
-                          on_error=cfg.restore.on_check_error)
+    plan = _plan(config, sets, engine)
+    cfg = plan.config
+    if cfg.restore.mode != "smart" or namespace in cfg.excluded_namespaces:
+        why = (f"namespace {namespace!r} is excluded" if namespace in cfg.excluded_namespaces
+               else f"restore.mode is {cfg.restore.mode!r}")
+        result = prober.ProbeResult(
+            None, None, None, f"{why}: the policies make no request when this PVC is created")
+    elif plan.checks_s3_directly:
+        url = naming.check_url_via(cfg, endpoint).fill(namespace, pvc)
+        result = prober.probe(url, timeout=timeout, bearer=bearer,
+                              on_error=cfg.restore.on_check_error)
+    else:  # the legacy engine asks its JSON check endpoint
+        url = naming.check_endpoint_url(cfg).fill(namespace, pvc)
+        if endpoint is not None:
+            url = naming.with_origin(url, endpoint)
+        result = prober.probe_endpoint(url, timeout=timeout,
+                                       on_error=cfg.restore.on_check_error)
     if output_format == "json":
         sys.stdout.write(json.dumps(result._asdict(), indent=2) + "\n")
+    elif result.url is None:
+        sys.stdout.write(f"no check: {result.reason}\n")
     else:
         status = "no response" if result.status is None else f"HTTP {result.status}"
         sys.stdout.write(f"{result.decision}: {status} from GET {result.url}\n"

@@ -28,7 +28,7 @@ def explain(plan: Plan, namespace: str, pvc: str, label: tuple[str, str] | None)
     if smart and plan.checks_s3_directly:
         check_url: str | None = naming.check_url(cfg).fill(namespace, pvc)
     elif smart:
-        check_url = f"{cfg.restore.check_url}/{namespace}/{pvc}"
+        check_url = naming.check_endpoint_url(cfg).fill(namespace, pvc)
     else:
         check_url = None
     out: dict[str, Any] = {

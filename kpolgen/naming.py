@@ -122,6 +122,20 @@ def restic_repository(cfg: Config) -> Template:
     return Template(("s3:" + endpoint(cfg) + "/", *repository_path(cfg).parts))
 
 
+def check_endpoint_url(cfg: Config) -> Template:
+    """The legacy engine's JSON check endpoint for one PVC: <restore.check.url>/<ns>/<pvc>."""
+    return Template((f"{cfg.restore.check_url}/", NAMESPACE, "/", PVC))
+
+
+def with_origin(url: str, base: str) -> str:
+    """``url`` with its scheme://host:port replaced by ``base`` (probing from outside)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    rest = parts.path + (f"?{parts.query}" if parts.query else "")
+    return base.rstrip("/") + rest
+
+
 def secret_name(cfg: Config) -> Template:
     return Template((PVC, cfg.naming.secret_suffix))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from kpolgen.decision import FRESH, for_status
+from kpolgen.decision import DENY, FRESH, RESTORE, for_status
 
 MAX_BODY = 64 * 1024  # bytes of an answer's body ever read (an S3 error document is small)
 BEARER = "Bearer kpolgen-probe"  # a dummy, like the header Kyverno's legacy apiCall adds
@@ -23,6 +23,8 @@ _HOSTNAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
 
 
 class ProbeResult(NamedTuple):
+    """decision and url are None when the policies make no request at all."""
+
     decision: str  # "restore" | "fresh" | "deny"
     status: int | None  # the HTTP status; None when there was no answer
     url: str
@@ -66,7 +68,7 @@ def valid_endpoint(text: str) -> bool:
 def probe(url: str, *, timeout: float = 5.0, bearer: bool = False,
           on_error: str = "deny") -> ProbeResult:
     """GET ``url`` once, without credentials, and return what a policy would decide."""
-    status, reason = _exchange(url, timeout, bearer)
+    status, reason, _body = _exchange(url, timeout, bearer)
     decision = for_status(status, on_error=on_error)
     if decision == FRESH and status != 404:
         reason += (" (restore.onCheckError is 'fresh', so the policy lets the PVC start "
@@ -165,8 +167,42 @@ def _connect(host: str, port: int, deadline: _Deadline):
     raise last if last is not None else OSError(f"no address for {host}")
 
 
-def _exchange(url: str, timeout: float, bearer: bool) -> tuple[int | None, str]:
-    """(status or None, reason)."""
+def probe_endpoint(url: str, *, timeout: float = 5.0, on_error: str = "deny") -> ProbeResult:
+    """GET a JSON check endpoint (legacy engine) and decide as its policy does: restore on
+    200 {"exists": true}, fresh on 200 {"exists": false}, otherwise the error decision."""
+    import json
+
+    status, reason, body = _exchange(url, timeout, False, want_body=True)
+    exists = None
+    if status == 200:
+        try:
+            answer = json.loads(body)
+            exists = answer.get("exists") if isinstance(answer, dict) else None
+        except ValueError:
+            exists = None
+    if exists is True:
+        return ProbeResult(RESTORE, status, url, "the endpoint says a backup exists: Kyverno "
+                                                 "restores this PVC")
+    if exists is False:
+        return ProbeResult(FRESH, status, url, "the endpoint says there is no backup: the PVC "
+                                               "starts empty")
+    if status == 200:
+        reason = 'HTTP 200 without {"exists": true|false}: the endpoint breaks the contract'
+    decision = FRESH if on_error == "fresh" else DENY
+    return ProbeResult(decision, status, url, reason)
+
+
+def _exchange(url: str, timeout: float, bearer: bool, *, want_body: bool = False
+              ) -> tuple[int | None, str, bytes]:
+    """(status or None, reason, at most MAX_BODY bytes of body)."""
+    sink: list[bytes] = []
+    status, reason = _request(url, timeout, bearer, want_body, sink)
+    return status, reason, sink[0] if sink else b""
+
+
+def _request(url: str, timeout: float, bearer: bool, want_body: bool,
+             sink: list[bytes]) -> tuple[int | None, str]:
+    """(status or None, reason); the body read, if any, is appended to ``sink``."""
     import http.client
     import socket
     import ssl
@@ -208,11 +244,12 @@ def _exchange(url: str, timeout: float, bearer: bool) -> tuple[int | None, str]:
         sock.settimeout(deadline.left())
         response = conn.getresponse()
         body = b""
-        if response.status >= 400 and response.status != 404:  # an S3 error document
-            sock.settimeout(deadline.left())
+        if want_body or (response.status >= 400 and response.status != 404):
+            sock.settimeout(deadline.left())  # an S3 error document, or the endpoint's JSON
             body = response.read(MAX_BODY)
         if deadline.expired():
             raise TimeoutError("deadline passed")
+        sink.append(body)
         return response.status, _status_reason(response.status, response.getheader("Location"),
                                                _s3_code(body), bearer)
     except TimeoutError:

@@ -11,6 +11,12 @@ def resources(plan: Plan) -> list[Resource]:
     return sorted(engines.render(plan), key=sort_key)
 
 
+def _comment(text: str) -> str:
+    """One comment line: anything that could end the comment or the line is escaped."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode()
+                   for ch in text)
+
+
 def header(plan: Plan) -> list[str]:
     cfg = plan.config
     lines = [
@@ -25,9 +31,8 @@ def header(plan: Plan) -> list[str]:
             "# !!! 403, 5xx, timeout) PVCs are ADMITTED EMPTY even if a backup exists.",
         ]
     lines += ["#", "# The cluster needs:"]
-    for need in plan.requirements():
-        lines.append(f"# - {need}")
-    return lines
+    lines += [f"# - {need}" for need in plan.requirements()]
+    return [_comment(line) for line in lines]
 
 
 def _check_text(plan: Plan) -> str:

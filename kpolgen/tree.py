@@ -108,15 +108,26 @@ def atomic_write(path: Path, content: str) -> None:
         raise
 
 
+def _confined(directory: Path, name: str) -> Path:
+    """DIR/name, refusing a path that a symbolic link would lead out of DIR."""
+    root = directory.resolve()
+    path = directory / name
+    parent = path.parent.resolve()
+    if path.is_symlink() or (parent != root and root not in parent.parents):
+        raise OSError(f"refusing to touch {path}: a symbolic link leads outside {directory}")
+    return path
+
+
 def write(directory: Path, wanted: dict[str, str]) -> list[Change]:
     directory.mkdir(parents=True, exist_ok=True)
     todo = changes(directory, wanted)
+    targets = {change.path: _confined(directory, change.path) for change in todo}
     for change in todo:
         if change.new is not None and change.path != MARKER:
-            atomic_write(directory / change.path, change.new)
+            atomic_write(targets[change.path], change.new)
     for change in todo:
         if change.new is None:
-            (directory / change.path).unlink(missing_ok=True)
+            targets[change.path].unlink(missing_ok=True)
     if any(c.path == MARKER for c in todo):
         atomic_write(directory / MARKER, wanted[MARKER])
     return todo

@@ -103,7 +103,7 @@ def test_binary_and_huge_files_are_refused(cli, tmp_path):
     huge = tmp_path / "huge.yaml"
     huge.write_text("# x\n" * 400_000)
     result = cli("validate", huge)
-    assert result.code == 2 and "the limit is" in result.err
+    assert result.code == 2 and "larger than the limit" in result.err
 
 
 def test_missing_file(cli, tmp_path):

@@ -340,3 +340,23 @@ def test_importing_probe_is_cheap():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=30, check=True).stdout
     assert json.loads(out.replace("'", '"')) == []
+
+
+# --- the legacy engine's JSON check endpoint ------------------------------------------------
+LEGACY = HOMELAB.parent / "legacy-kyverno-1.16.yaml"
+
+
+@pytest.mark.parametrize(("route", "decision", "code"), [
+    (Route(200, b'{"exists": true}'), "restore", 0),
+    (Route(200, b'{"exists": false}'), "fresh", 0),
+    (Route(200, b'{"decision": "restore"}'), "deny", 1),  # breaks the contract
+    (Route(200, b"not json"), "deny", 1),
+    (Route(503, b'{"exists": false}'), "deny", 1),  # only a 200 is an answer
+])
+def test_legacy_check_endpoint(cli, server, route, decision, code):
+    server.routes["/exists/apps/data"] = route
+    result = cli("probe", LEGACY, "-n", "apps", "--pvc", "data", "--endpoint", server.endpoint,
+                 "--format", "json")
+    assert result.code == code, result.out
+    assert json.loads(result.out)["decision"] == decision
+    assert [s.path for s in server.seen] == ["/exists/apps/data"]

@@ -99,7 +99,13 @@ def lint(config: Config, doc: Document, config_text: str, paths: list[Path]) -> 
             rendered = []
     ctx = Context(config, doc, plan, refusal, rendered, files, directories)
     for module in catalogue():
-        findings += list(module.check(ctx))
+        try:
+            findings += list(module.check(ctx))
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            # a committed manifest of an unexpected shape: say so instead of crashing
+            findings.append(Finding(doc.file, 1, 1, "error", module.RULE.id,
+                                    f"could not run {module.RULE.name} on these manifests "
+                                    f"(unexpected shape: {type(exc).__name__}: {exc})"))
     disabled = set(config.lint_disable)
     kept = [f for f in findings if f.rule not in disabled and not suppressions.hides(f)]
     return sorted(set(kept), key=lambda f: (f.file, f.line, f.col, f.rule, f.message))

@@ -21,8 +21,9 @@ def load(path: Path, sets: list[str] | None = None, engine: str | None = None,
     from kpolgen.diagnostics import ConfigError, Level
 
     doc = loader.load(path, display)
-    assignments = list(sets or []) + ([f"kyverno.engine={engine}"] if engine else [])
-    overrides.apply(doc, assignments, schema.schema())
+    overrides.apply(doc, list(sets or []), schema.schema())
+    if engine is not None:
+        overrides.apply(doc, [f"kyverno.engine={engine}"], schema.schema(), origin="--engine")
     problems = schema.check(doc)
     if any(p.level is Level.ERROR for p in problems):
         raise ConfigError(sorted(problems))

@@ -60,11 +60,17 @@ def _fail(file: str, line: int, col: int, message: str) -> ConfigError:
 def read_text(path: Path, display: str, *, what: str = "config",
               max_bytes: int = MAX_BYTES) -> str:
     try:
-        raw = path.read_bytes() if str(path) != "-" else _stdin_bytes(max_bytes)
+        if str(path) == "-":
+            raw = _stdin_bytes(max_bytes)
+        else:
+            if path.exists() and not path.is_file():
+                raise _fail(display, 1, 1, f"cannot read {what}: not a regular file")
+            with path.open("rb") as handle:
+                raw = handle.read(max_bytes + 1)
     except OSError as exc:
         raise _fail(display, 1, 1, f"cannot read {what}: {exc.strerror or exc}") from None
     if len(raw) > max_bytes:
-        raise _fail(display, 1, 1, f"{what} is {len(raw)} bytes; the limit is {max_bytes}")
+        raise _fail(display, 1, 1, f"{what} is larger than the limit of {max_bytes} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -43,15 +43,28 @@ def _parse_value(raw: str, target: dict[str, Any] | None) -> Any:
 
     try:
         value = YAML(typ="safe", pure=True).load(raw)
-    except YAMLError:
+    except (YAMLError, ValueError):
         return raw
-    return value
+    return value if _plain(value) else raw
 
 
-def apply(doc: Document, assignments: list[str], schema: dict[str, Any]) -> None:
+def _plain(value: Any) -> bool:
+    """Only JSON-like values become typed; a date, bytes or a set stays the text given."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def apply(doc: Document, assignments: list[str], schema: dict[str, Any],
+          origin: str = "--set") -> None:
+    """Apply KEY=VALUE assignments; positions name ``origin`` and the assignment's number."""
     problems: list[Diagnostic] = []
     for index, assignment in enumerate(assignments, start=1):
-        where = Pos("--set", index, 1)
+        where = Pos(origin, index, 1)
         key, sep, raw = assignment.partition("=")
         keys = split_key(key) if key else []
         if not sep or not keys or any(not k for k in keys):

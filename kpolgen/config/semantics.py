@@ -48,12 +48,38 @@ def _label_key_problem(key: str) -> str | None:
     return None
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _control_characters(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths of strings (keys included) holding control characters. JSON Schema patterns end
+    in `$`, which also matches before a final newline, so the schema cannot refuse them."""
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _CONTROL.search(key):
+                found.append((*path, key))
+            found += _control_characters(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _control_characters(item, (*path, index))
+    elif isinstance(value, str) and _CONTROL.search(value):
+        found.append(path)
+    return found
+
+
 def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
     """``data`` is the config with defaults applied; positions come from ``doc``."""
     out: list[Diagnostic] = []
 
     def err(path: tuple[Any, ...], message: str, *, key: bool = False) -> None:
         out.append(doc.diagnostic(path, message, key=key))
+
+    bad = _control_characters(data)
+    for path in bad:
+        err(path, "control characters (newlines, tabs, ...) are not allowed in values")
+    if bad:
+        return out
 
     for name, tier in data["backup"]["tiers"].items():
         for problem in cron_problems(tier["schedule"]):
@@ -108,6 +134,8 @@ def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
 
 
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if "%" in text:  # an IPv6 zone id names a host's interface: meaningless in a cluster
+        return None
     try:
         return ipaddress.ip_address(text)
     except ValueError:

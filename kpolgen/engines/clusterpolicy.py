@@ -150,8 +150,7 @@ def _validate(features: Features, message: str, deny: dict[str, Any]) -> dict[st
 
 
 def _check_context(plan: Plan) -> dict[str, Any]:
-    restore = plan.config.restore
-    url = f"{restore.check_url}/{var('request.namespace')}/{var('request.object.metadata.name')}"
+    url = naming.check_endpoint_url(plan.config).kyverno()
     return {"name": CHECK_VARIABLE, "apiCall": {
         "method": "GET",
         "service": {"url": url, "headers": [{"key": "Authorization", "value": NO_TOKEN}]},
