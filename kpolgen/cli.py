@@ -173,18 +173,22 @@ def init(
         "kpolgen.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a commented starter config."""
+    """Write a commented starter config, and the JSON Schema beside it for editors."""
     from kpolgen import starter, tree
+    from kpolgen.config.schema import schema_text
 
+    schema_path = path.parent / starter.SCHEMA_FILE
     if path.exists() and not force:
         _err(f"{path}: already exists; use --force to overwrite it")
         raise typer.Exit(EXIT_INPUT)
     try:
         tree.atomic_write(path, starter.text())
+        if force or not schema_path.exists():
+            tree.atomic_write(schema_path, schema_text())
     except OSError as exc:
         _err(f"{path}: cannot write: {exc.strerror or exc}")
         raise typer.Exit(EXIT_OUTPUT) from None
-    _err(f"wrote {path}; next: kpolgen render {path}")
+    _err(f"wrote {path} (and {schema_path} for editor completion); next: kpolgen render {path}")
 
 
 def _require_names(namespace: str, pvc: str) -> None:

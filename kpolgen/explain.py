@@ -11,18 +11,16 @@ from kpolgen.plan import Plan
 
 
 def explain(plan: Plan, namespace: str, pvc: str, label: tuple[str, str] | None) -> dict[str, Any]:
+    from kpolgen.audit import Auditor
+
     cfg = plan.config
     key, value = label if label else (cfg.label_key, cfg.tiers[0].name)
     tier = next((t for t in cfg.tiers if t.name == value), None)
-    reason = None
-    if key != cfg.label_key:
-        reason = f"label {key!r} is not the backup label ({cfg.label_key!r})"
-    elif tier is None:
-        reason = (f"{key}={value!r} is not a configured tier "
-                  f"({', '.join(cfg.tier_names())}): nothing protects this PVC")
-    elif namespace in cfg.excluded_namespaces:
-        reason = f"namespace {namespace!r} is excluded"
-    protected = reason is None
+    # the same classification `audit` gives this PVC
+    entry = Auditor(cfg, namespace).classify(namespace, pvc, "PersistentVolumeClaim",
+                                             {"labels": {key: value}}, {}, "")
+    protected = entry.status == "protected"
+    reason = None if protected else entry.reason
     restores = protected and plan.restores
     smart = restores and cfg.restore.mode == "smart"
     if smart and plan.checks_s3_directly:

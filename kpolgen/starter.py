@@ -5,6 +5,8 @@ from __future__ import annotations
 from kpolgen import templating
 from kpolgen.config import model, schema
 
+SCHEMA_FILE = "kpolgen.schema.json"  # the modeline's target, written beside the config
+
 
 def text() -> str:
     defaults = model.apply_defaults(schema.schema(), {})

@@ -198,7 +198,8 @@ def test_init_writes_a_valid_starter_and_refuses_to_overwrite(cli, tmp_path):
     target = tmp_path / "kpolgen.yaml"
     assert cli("init", target).code == 0
     text = target.read_text()
-    assert text.startswith("# yaml-language-server: $schema=")
+    assert text.startswith("# yaml-language-server: $schema=kpolgen.schema.json\n")
+    assert json.loads((tmp_path / "kpolgen.schema.json").read_text())["title"]
     assert cli("validate", target).code == 0
     assert cli("init", target).code == 2
     target.write_text("mine")

@@ -47,7 +47,8 @@ def test_the_url_and_names_agree_with_render(cli):
 
 @pytest.mark.parametrize(("args", "reason"), [
     (("-n", "apps", "--pvc", "data", "--label", "backup=Hourly"), "not a configured tier"),
-    (("-n", "apps", "--pvc", "data", "--label", "tier=hourly"), "not the backup label"),
+    (("-n", "apps", "--pvc", "data", "--label", "tier=hourly"), "no backup label"),
+    (("-n", "apps", "--pvc", "d" * 250, "--label", "backup=hourly"), "too long"),
     (("-n", "kube-system", "--pvc", "data", "--label", "backup=hourly"), "excluded"),
 ])
 def test_unprotected_pvcs(cli, args, reason):
