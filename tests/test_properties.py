@@ -141,3 +141,35 @@ def test_fast_check_is_sure_about_the_shipped_schema():
 
     assert fastcheck.is_valid(schema(), yaml.safe_load(HOMELAB.read_text())) is True
     assert fastcheck.is_valid(schema(), {"bridge": {"port": "x"}}) is False
+
+
+# --- audit and lint read manifests of any shape -----------------------------------------------
+
+MANIFEST_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10)
+    | st.sampled_from(["PersistentVolumeClaim", "StatefulSet", "ClusterPolicy", "Secret",
+                       "List", "hourly", "Hourly", "kube-system"]),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from(["kind", "metadata", "spec", "labels", "backup", "name",
+                                       "namespace", "items", "volumeClaimTemplates", "rules",
+                                       "data", "dataSource", "dataSourceRef"]),
+                      children, max_size=4),
+    max_leaves=15)
+
+
+@given(st.lists(MANIFEST_VALUES, min_size=1, max_size=4))
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_audit_and_lint_never_crash_on_odd_manifests(cli, tmp_path_factory, docs):
+    folder = Path(tmp_path_factory.mktemp("m"))
+    path = folder / "manifests.yaml"
+    path.write_text("".join("---\n" + json.dumps(d, ensure_ascii=False) + "\n" for d in docs))
+    audit = cli("audit", HOMELAB, path, "--format", "json")
+    if audit.code == 2:  # text libyaml refuses (YAML 1.1): reported, with its position
+        assert audit.err.startswith(f"{path}:") and ": error: " in audit.err, audit.err
+    else:
+        assert audit.code in (0, 1), audit.err
+        json.loads(audit.out)
+    lint = cli("lint", HOMELAB, path, "--format", "json")
+    assert lint.code in (0, 1), lint.err
+    assert "internal error" not in lint.err
