@@ -142,6 +142,9 @@ class Auditor:
                 if not is_ours:
                     return (f"spec.{field} already points at {ref.get('kind')} "
                             f"{ref.get('name')}: it will not be restored from backup")
+        if spec.get("volumeName") and self.cfg.restore.mode != "off":
+            return (f"spec.volumeName binds it to PersistentVolume {spec['volumeName']}: the "
+                    "volume populator cannot restore into a pre-bound claim")
         longest = len(name) + (4 if kind == "StatefulSet" else 0) + self.longest_suffix
         if longest > MAX_NAME:
             return f"the name is too long for the per-PVC objects (more than {MAX_NAME})"

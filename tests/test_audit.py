@@ -12,6 +12,7 @@ EXPECTED = {
     ("media", "photos", "PersistentVolumeClaim"): ("protected", "hourly"),
     ("media", "thumbnails", "PersistentVolumeClaim"): ("unknown-tier", "Hourly"),
     ("media", "cache", "PersistentVolumeClaim"): ("unprotected", None),
+    ("media", "nfs-share", "PersistentVolumeClaim"): ("conflict", "daily"),
     ("db", "data-postgres-*", "StatefulSet"): ("protected", "daily"),
     ("db", "wal-postgres-*", "StatefulSet"): ("unknown-tier", "dialy"),
     ("default", "restored-by-hand", "PersistentVolumeClaim"): ("conflict", "daily"),
@@ -30,18 +31,20 @@ def test_planted_tree_is_classified(cli):
     got = {(p["namespace"], p["name"], p["kind"]): (p["status"], p["tier"])
            for p in report["pvcs"]}
     assert got == EXPECTED
-    assert report["summary"] == {"total": 7, "protected": 2, "unprotected": 1,
-                                 "unknown-tier": 2, "excluded": 1, "conflict": 1}
+    assert report["summary"] == {"total": 8, "protected": 2, "unprotected": 1,
+                                 "unknown-tier": 2, "excluded": 1, "conflict": 2}
     assert result.code == 1  # unknown-tier and conflict fail by default
     reasons = {p["name"]: p["reason"] for p in report["pvcs"]}
     assert "did you mean 'hourly'" in reasons["thumbnails"]
     assert "did you mean 'daily'" in reasons["wal-postgres-*"]
     assert "VolumeSnapshot snap-1" in reasons["restored-by-hand"]
+    assert "pre-bound" in reasons["nfs-share"]
 
 
 def test_fail_on_and_default_namespace(cli):
     assert cli("audit", HOMELAB, TREE, "--fail-on", "none").code == 0
-    assert cli("audit", HOMELAB, TREE / "apps" / "media.yaml", "--fail-on", "conflict").code == 0
+    assert cli("audit", HOMELAB, TREE / "apps" / "media.yaml", "--fail-on", "excluded").code == 0
+    assert cli("audit", HOMELAB, TREE / "apps" / "media.yaml", "--fail-on", "conflict").code == 1
     assert cli("audit", HOMELAB, TREE, "--fail-on", "unprotected").code == 1
     assert cli("audit", HOMELAB, TREE, "--fail-on", "bogus").code == 2
     _r, report = audit_json(cli, TREE / "apps" / "db.yaml", "--default-namespace", "shop")
@@ -54,14 +57,14 @@ def test_stdin_like_kustomize_build(cli, monkeypatch):
     text = "".join(p.read_text() + "\n---\n" for p in sorted(TREE.rglob("*.yaml")))
     monkeypatch.setattr("sys.stdin", io.StringIO(text))
     _r, report = audit_json(cli, "-")
-    assert report["summary"]["total"] == 7
+    assert report["summary"]["total"] == 8
 
 
 def test_table_and_markdown(cli):
     table = cli("audit", HOMELAB, TREE).out
     assert "unknown-tier" in table and "data-postgres-*" in table
-    assert table.rstrip().endswith("7 volumes: 2 protected, 1 unprotected, 2 unknown-tier, "
-                                   "1 excluded, 1 conflict")
+    assert table.rstrip().endswith("8 volumes: 2 protected, 1 unprotected, 2 unknown-tier, "
+                                   "1 excluded, 2 conflict")
     markdown = cli("audit", HOMELAB, TREE, "--format", "markdown").out
     assert markdown.startswith("| namespace | name | kind | tier | status | reason |")
     assert "| media | thumbnails | PersistentVolumeClaim | Hourly | **unknown-tier** |" in markdown
