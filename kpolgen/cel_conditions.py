@@ -62,6 +62,11 @@ def no_data_source(_cfg: Config) -> CelExpr:
     return CelExpr("!has(object.spec.dataSource) && !has(object.spec.dataSourceRef)")
 
 
+def not_pre_bound(_cfg: Config) -> CelExpr:
+    """A claim bound to a named PersistentVolume cannot be filled by the volume populator."""
+    return CelExpr("!has(object.spec.volumeName) || object.spec.volumeName == ''")
+
+
 def is_our_ref(cfg: Config, field: str) -> CelExpr:
     ref = f"object.spec.{field}"
     name = naming.destination_name(cfg).cel()

@@ -447,3 +447,11 @@ def test_leftover_replication_destination_blocks_a_restore(sets, answer, admitte
         assert any("left over" in m and "delete replicationdestination data-restore" in m
                    for m in res.messages), res.messages
     assert admit(pvc(), responses=responses, sets=sets).admitted  # no leftover: admitted
+
+
+def test_a_claim_bound_to_a_named_volume_is_left_alone() -> None:
+    """The populator cannot fill a pre-bound claim: no check, no dataSourceRef, admitted."""
+    obj = pvc()
+    obj["spec"]["volumeName"] = "pv-nfs-share"
+    res = admit(obj, responses={url(): status(200)})
+    assert res.admitted and res.calls == [] and "dataSourceRef" not in res.pvc["spec"]

@@ -108,6 +108,7 @@ def restore_policies(plan: Plan) -> list[Resource]:
         "match_labelled": cond.labelled(plan.config),
         "match_namespace": cond.namespace_allowed(plan.config),
         "match_opted_out": CelExpr(f"!({cond.opted_out(plan.config)})"),
+        "match_not_pre_bound": cond.not_pre_bound(cfg),
         "check_url": naming.check_url(cfg).cel(),
         "found": decision.FOUND,
         "smart": smart,

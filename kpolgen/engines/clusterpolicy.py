@@ -49,6 +49,11 @@ _ALIVE = {"key": "{{ request.operation || 'BACKGROUND' }}", "operator": "NotEqua
           "value": "DELETE"}
 
 
+# a claim bound to a named PersistentVolume cannot be filled by the volume populator
+_NOT_PRE_BOUND = {"key": "{{ request.object.spec.volumeName || '' }}", "operator": "Equals",
+                  "value": ""}
+
+
 def var(expression: str) -> str:
     return f"{{{{ {expression} }}}}"
 
@@ -214,6 +219,7 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
                  "value": ""},
                 {"key": var("request.object.spec.dataSource || ''"), "operator": "Equals",
                  "value": ""},
+                _NOT_PRE_BOUND,
                 *([{"key": check_value, "operator": "Equals", "value": True}] if smart else []),
             ],
             "any": _not_opted_out(plan),
@@ -227,7 +233,7 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
             {"any": [{"key": var(f"{_annotation(reason)} || ''"), "operator": "Equals",
                       "value": ""}]}))
     guarded = {"all": [*_ref_is_ours_or_absent(plan, "dataSourceRef"),
-                       *_ref_is_ours_or_absent(plan, "dataSource")],
+                       *_ref_is_ours_or_absent(plan, "dataSource"), _NOT_PRE_BOUND],
                "any": _not_opted_out(plan)}
     if smart:
         rules += templating.render(
