@@ -131,3 +131,17 @@ def test_invalid_config_is_a_usage_error(cli, tmp_path):
     config.write_text("bridge: {port: x}\n")
     result = cli("lint", config)
     assert result.code == 2 and "c.yaml:1:16: error:" in result.err
+
+
+def test_stale_output_only_checks_kpolgen_output_folders(cli, tmp_path):
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    (apps / "pvc.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    _r, found = findings(cli, HOMELAB, apps)
+    assert not [f for f in found if f["rule"] == "KP015"]
+    out = tmp_path / "out"
+    assert cli("render", HOMELAB, "-o", out).code == 0
+    (out / "bridge.yaml").unlink()
+    _r, found = findings(cli, HOMELAB, out)
+    assert [f["message"] for f in found if f["rule"] == "KP015"] == [
+        "bridge.yaml is missing: kpolgen renders it"]

@@ -23,6 +23,8 @@ def check(ctx):
 
     wanted = tree.files(ctx.plan)
     for directory in ctx.directories:
+        if not any((directory / name).exists() for name in wanted):
+            continue  # not kpolgen's output folder (e.g. the apps' manifests): nothing to compare
         for change in tree.changes(directory, wanted):
             display = str(directory / change.path)
             if change.old is None:
