@@ -393,16 +393,19 @@ def probe(
                else f"restore.mode is {cfg.restore.mode!r}")
         result = prober.ProbeResult(
             None, None, None, f"{why}: the policies make no request when this PVC is created")
-    elif plan.checks_s3_directly:
-        url = naming.check_url_via(cfg, endpoint).fill(namespace, pvc)
-        result = prober.probe(url, timeout=timeout, bearer=bearer,
-                              on_error=cfg.restore.on_check_error)
-    else:  # the legacy engine asks its JSON check endpoint
-        url = naming.check_endpoint_url(cfg).fill(namespace, pvc)
+    else:
+        # the same URL the policy asks: S3 itself (CEL), or the JSON check endpoint (legacy)
+        s3 = plan.checks_s3_directly
+        url = (naming.check_url(cfg) if s3 else naming.check_endpoint_url(cfg)).fill(
+            namespace, pvc)
         if endpoint is not None:
             url = naming.with_origin(url, endpoint)
-        result = prober.probe_endpoint(url, timeout=timeout,
-                                       on_error=cfg.restore.on_check_error)
+        if s3:
+            result = prober.probe(url, timeout=timeout, bearer=bearer,
+                                  on_error=cfg.restore.on_check_error)
+        else:
+            result = prober.probe_endpoint(url, timeout=timeout,
+                                           on_error=cfg.restore.on_check_error)
     if output_format == "json":
         sys.stdout.write(json.dumps(result._asdict(), indent=2) + "\n")
     elif result.url is None:

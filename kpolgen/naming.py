@@ -94,15 +94,6 @@ def endpoint(cfg: Config) -> str:
     return f"{cfg.bridge.scheme}://{service_host(cfg)}:{cfg.bridge.port}"
 
 
-def check_url_via(cfg: Config, base: str | None = None) -> Template:
-    """``check_url`` with scheme://host:port replaced by ``base`` (probing from outside)."""
-    url = check_url(cfg)
-    if base is None:
-        return url
-    first = str(url.parts[0])
-    return Template((base.rstrip("/") + first[len(endpoint(cfg)):], *url.parts[1:]))
-
-
 def _bucket_path(cfg: Config) -> str:
     return f"{cfg.bucket}/{cfg.prefix}" if cfg.prefix else cfg.bucket
 
