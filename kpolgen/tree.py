@@ -40,9 +40,10 @@ class Change(NamedTuple):
             tofile=f"b/{self.path}" if self.new is not None else "/dev/null"))
 
 
-def files(plan: Plan) -> dict[str, str]:
-    """File name -> content, for everything kpolgen writes into DIR."""
-    items = render.resources(plan)
+def files(plan: Plan, items: list[Resource] | None = None) -> dict[str, str]:
+    """File name -> content, for everything kpolgen writes into DIR (``items``: resources
+    already rendered for this plan)."""
+    items = render.resources(plan) if items is None else items
     head = "\n".join(render.header(plan)) + "\n"
     out: dict[str, str] = {}
     for component in COMPONENT_ORDER:

@@ -21,7 +21,7 @@ def check(ctx):
         return
     from kpolgen import tree
 
-    wanted = tree.files(ctx.plan)
+    wanted = tree.files(ctx.plan, ctx.rendered)
     for directory in ctx.directories:
         if not any((directory / name).exists() for name in wanted):
             continue  # not kpolgen's output folder (e.g. the apps' manifests): nothing to compare
