@@ -145,3 +145,22 @@ def test_stale_output_only_checks_kpolgen_output_folders(cli, tmp_path):
     _r, found = findings(cli, HOMELAB, out)
     assert [f["message"] for f in found if f["rule"] == "KP015"] == [
         "bridge.yaml is missing: kpolgen renders it"]
+
+
+@pytest.mark.parametrize(("rule_id", "file", "old", "new"), [
+    ("KP006", "restore-policy.yaml", "copyMethod: Snapshot", "copyMethod: Direct"),
+    ("KP007", "backup-policy.yaml", '              retain: "{{ lookup(tiers, tier).retain }}"\n',
+     ""),
+])
+def test_object_rules_read_legacy_policies_too(cli, tmp_path, rule_id, file, old, new):
+    """The same rules read the objects a ClusterPolicy's generate rules build."""
+    legacy = ("--engine", "clusterpolicy", "--set", "restore.mode=always")
+    out = tmp_path / "out"
+    assert cli("render", HOMELAB, "-o", out, *legacy).code == 0
+    _r, found = findings(cli, HOMELAB, out, *legacy)
+    assert not [f for f in found if f["rule"] == rule_id]
+    path = out / file
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    _r, found = findings(cli, HOMELAB, out, *legacy)
+    assert [f["file"] for f in found if f["rule"] == rule_id] == [str(path)]

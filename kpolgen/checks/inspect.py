@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kpolgen.config.loader import Document
+from kpolgen.quoting import cel_literal
 
 _CEL_LITERAL = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _JMES_LITERAL = re.compile(r'`"((?:[^"\\`]|\\.)*)"`')
@@ -47,9 +48,9 @@ def legacy_rules(doc: Document) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def generated(docs: list[Document], kind: str) -> Iterator[tuple[Document, tuple[Any, ...], str]]:
-    """Where committed policies build an object of ``kind``: (doc, path, text of its spec).
-
-    CEL: the variable whose expression names the kind; legacy: the generate rule's data."""
+    """Where committed policies build an object of ``kind``: (doc, path, its text as a CEL
+    literal). CEL: the variable whose expression names the kind; legacy: the generate rule's
+    data, written the same way so that rules read one notation."""
     needle = f"'kind': '{kind}'"
     for doc in docs:
         api = doc.data.get("apiVersion", "")
@@ -61,4 +62,11 @@ def generated(docs: list[Document], kind: str) -> Iterator[tuple[Document, tuple
             for i, rule in legacy_rules(doc):
                 gen = rule.get("generate") or {}
                 if gen.get("kind") == kind:
-                    yield doc, ("spec", "rules", i, "generate", "data"), repr(gen.get("data"))
+                    yield doc, ("spec", "rules", i, "generate", "data"), _as_cel(gen.get("data"))
+
+
+def _as_cel(value: Any) -> str:
+    try:
+        return cel_literal(value)
+    except TypeError:  # a float or another type no generate rule of kpolgen's holds
+        return repr(value)
