@@ -77,7 +77,10 @@ def test_wrong_type_reports_file_line_col(cli, tmp_path):
     ("bridge:\n  address: 127.0.0.1\n", 2, "cannot be an endpoint"),
     ("bridge:\n  kind: externalname\n  address: 10.0.0.1\n", 3, "must be a DNS name"),
     ("bridge:\n  port: 70000\n", 2, "65535"),
-    ("bridge:\n  name: Not_A_Name\n", 2, "DNS-1123"),
+    ("bridge:\n  name: Not_A_Name\n", 2, "DNS-1123 label"),
+    ("credentials:\n  secretName: A\n", 2, "DNS-1123 subdomain"),
+    ("backup:\n  labelKey: a b\n", 2, "label/annotation key"),
+    ("volsync:\n  cacheCapacity: lots\n", 2, "Kubernetes quantity"),
     ("backup:\n  tiers:\n    " + "x" * 64 + ":\n      schedule: '@daily'\n      retain: {daily: 1}\n",
      3, "label value"),
     ("a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"

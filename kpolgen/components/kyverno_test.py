@@ -126,14 +126,14 @@ def files(plan: Plan, component_files: dict[str, str]) -> dict[str, str]:
     source = _generated(plan, fresh, volsync_objects.source)
     if plan.engine == "cel":
         out["generated-backup.yaml"] = _stream([secret, source], DUMMY_SECRET)
-        results.append(_result(plan, "isGeneratingPolicy", naming.POLICY_BACKUP, [fresh],
+        results.append(_result("isGeneratingPolicy", naming.POLICY_BACKUP, [fresh],
                                generated="generated-backup.yaml"))
     else:
         out["generated-secret.yaml"] = _stream([secret], DUMMY_SECRET)
         out["generated-source.yaml"] = _stream([source])
-        results.append(_result(plan, None, naming.POLICY_BACKUP, [fresh],
+        results.append(_result(None, naming.POLICY_BACKUP, [fresh],
                                generated="generated-secret.yaml", rule="restic-secret"))
-        results.append(_result(plan, None, naming.POLICY_BACKUP, [fresh],
+        results.append(_result(None, naming.POLICY_BACKUP, [fresh],
                                generated="generated-source.yaml", rule="replication-source"))
     out["cluster-resources.yaml"] = _stream(
         [{"apiVersion": "v1", "kind": "Secret",
@@ -155,16 +155,16 @@ def files(plan: Plan, component_files: dict[str, str]) -> dict[str, str]:
         out["generated-restore.yaml"] = _stream(
             [_generated(plan, target, volsync_objects.destination)])
         mutate_kind = "isMutatingPolicy" if plan.engine == "cel" else None
-        results.append(_result(plan, mutate_kind, naming.POLICY_RESTORE, [restored],
+        results.append(_result(mutate_kind, naming.POLICY_RESTORE, [restored],
                                patched="patched-restored.yaml", rule="restore-through-volsync"))
-        results.append(_result(plan, mutate_kind, naming.POLICY_RESTORE, [unlabelled],
+        results.append(_result(mutate_kind, naming.POLICY_RESTORE, [unlabelled],
                                outcome="skip", rule="restore-through-volsync"))
         if plan.engine == "cel":
-            results.append(_result(plan, "isGeneratingPolicy", naming.POLICY_RESTORE_OBJECT,
+            results.append(_result("isGeneratingPolicy", naming.POLICY_RESTORE_OBJECT,
                                    [target], generated="generated-restore.yaml"))
             results += _cel_checks(plan, test, pvcs, fresh, restored, target, opted, unlabelled)
         else:
-            results.append(_result(plan, None, naming.POLICY_RESTORE, [target],
+            results.append(_result(None, naming.POLICY_RESTORE, [target],
                                    generated="generated-restore.yaml",
                                    rule="create-replication-destination"))
             values, checks = _legacy_values(plan, test, pvcs, fresh, restored)
@@ -180,7 +180,7 @@ def _names(pvcs: list[dict[str, Any]]) -> list[str]:
     return [f"{NAMESPACE}/{p['metadata']['name']}" for p in pvcs]
 
 
-def _result(plan: Plan, kind_flag: str | None, policy: str, pvcs: list[dict[str, Any]], *,
+def _result(kind_flag: str | None, policy: str, pvcs: list[dict[str, Any]], *,
             outcome: str = "pass", patched: str | None = None, generated: str | None = None,
             rule: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"policy": policy}
@@ -203,7 +203,7 @@ def _cel_checks(plan: Plan, test: dict[str, Any], pvcs: list[dict[str, Any]],
     """The S3 answers are mocked (Kyverno >= 1.19 `apiCallResponses`)."""
     cfg = plan.config
     if cfg.restore.mode != "smart":
-        return [_result(plan, "isValidatingPolicy", naming.POLICY_GUARD, [unlabelled],
+        return [_result("isValidatingPolicy", naming.POLICY_GUARD, [unlabelled],
                         outcome="skip")]
     unreachable, forbidden = _pvc(plan, "unreachable"), _pvc(plan, "forbidden")
     pvcs += [unreachable, forbidden]
@@ -214,10 +214,10 @@ def _cel_checks(plan: Plan, test: dict[str, Any], pvcs: list[dict[str, Any]],
          "response": {"statusCode": status, "body": {}}} for p, status in statuses]
     denied = "fail" if cfg.restore.on_check_error == "deny" else "pass"
     return [
-        _result(plan, "isValidatingPolicy", naming.POLICY_GUARD, [fresh, target]),
-        _result(plan, "isValidatingPolicy", naming.POLICY_GUARD, [unreachable, forbidden],
+        _result("isValidatingPolicy", naming.POLICY_GUARD, [fresh, target]),
+        _result("isValidatingPolicy", naming.POLICY_GUARD, [unreachable, forbidden],
                 outcome=denied),
-        _result(plan, "isValidatingPolicy", naming.POLICY_GUARD, [opted, unlabelled],
+        _result("isValidatingPolicy", naming.POLICY_GUARD, [opted, unlabelled],
                 outcome="skip"),
     ]
 
@@ -239,8 +239,8 @@ def _legacy_values(plan: Plan, test: dict[str, Any], pvcs: list[dict[str, Any]],
               ]}]}
     test["variables"] = "values.yaml"
     checks = [
-        _result(plan, None, naming.POLICY_RESTORE, [fresh], rule="refuse-unknown-backup-state"),
-        _result(plan, None, naming.POLICY_RESTORE, [unknown], outcome="fail",
+        _result(None, naming.POLICY_RESTORE, [fresh], rule="refuse-unknown-backup-state"),
+        _result(None, naming.POLICY_RESTORE, [unknown], outcome="fail",
                 rule="refuse-unknown-backup-state"),
     ]
     return {"values.yaml": _stream([values])}, checks

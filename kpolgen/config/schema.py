@@ -15,13 +15,14 @@ from typing import Any
 from kpolgen.config.loader import Document
 from kpolgen.diagnostics import Diagnostic
 
+# what a value matching a shared definition's pattern is, by definition name
 PATTERN_HINTS = {
-    "#/$defs/dnsLabel":
+    "dnsLabel":
         "a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)",
-    "#/$defs/dnsSubdomain": "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')",
-    "#/$defs/qualifiedName":
+    "dnsSubdomain": "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')",
+    "qualifiedName":
         "a Kubernetes label/annotation key such as 'backup' or 'example.com/backup'",
-    "#/$defs/quantity": "a Kubernetes quantity such as '1Gi' or '500Mi'",
+    "quantity": "a Kubernetes quantity such as '1Gi' or '500Mi'",
 }
 FIELD_HINTS = {
     "schedule": "a cron schedule VolSync accepts, e.g. '0 * * * *' or '@daily'",
@@ -87,7 +88,7 @@ def _leaf(error: Any) -> Any:
     return error
 
 
-def _message(error: Any, doc: Document) -> tuple[tuple[Any, ...], str, bool]:
+def _message(error: Any) -> tuple[tuple[Any, ...], str, bool]:
     """(path, text, at_key) for one jsonschema error."""
     error = _leaf(error)
     path = tuple(error.absolute_path)
@@ -116,27 +117,18 @@ def _message(error: Any, doc: Document) -> tuple[tuple[Any, ...], str, bool]:
         hint = _did_you_mean(str(value), options) if isinstance(value, str) else ""
         return path, f"{name}: {_show(value)} is not one of {', '.join(options)}{hint}", False
     if kind == "pattern":
-        ref_hint = FIELD_HINTS.get(name)
-        if ref_hint is None:
-            for ref, text in PATTERN_HINTS.items():
-                if ref.rsplit("/", 1)[-1] in "/".join(str(p) for p in error.schema_path) or \
-                        error.schema.get("pattern") == _ref_pattern(ref):
-                    ref_hint = text
-                    break
-        return path, f"{name}: {_show(value)} is not {ref_hint or 'in the expected format'}", False
+        hint = FIELD_HINTS.get(name) or _hints_by_pattern().get(error.validator_value)
+        return path, f"{name}: {_show(value)} is not {hint or 'in the expected format'}", False
     if "propertyNames" in error.schema_path:
         return ((*path, value), f"{name}: key {_show(value)} is not a valid label value (at most "
                 "63 letters, digits, '-', '_' or '.', starting and ending alphanumeric)", True)
-    if kind in ("minimum", "maximum", "minProperties", "minItems", "maxLength", "uniqueItems"):
-        return path, f"{name}: {error.message}", False
     return path, f"{name}: {error.message}", False
 
 
-def _ref_pattern(ref: str) -> str | None:
-    node: Any = schema()
-    for part in ref.lstrip("#/").split("/"):
-        node = node.get(part, {})
-    return node.get("pattern") if isinstance(node, dict) else None
+@lru_cache(maxsize=1)
+def _hints_by_pattern() -> dict[str, str]:
+    definitions = schema()["$defs"]
+    return {definitions[name]["pattern"]: text for name, text in PATTERN_HINTS.items()}
 
 
 def check(doc: Document) -> list[Diagnostic]:
@@ -155,7 +147,7 @@ def check(doc: Document) -> list[Diagnostic]:
     seen: set[tuple[Any, ...]] = set()
     errors = validator.iter_errors(doc.data)
     for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
-        path, text, at_key = _message(error, doc)
+        path, text, at_key = _message(error)
         if (path, text) in seen:
             continue
         seen.add((path, text))

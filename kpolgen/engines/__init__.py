@@ -1,7 +1,7 @@
 """Policy engines: each module turns a Plan into Kubernetes documents.
 
-An engine is a module with ``NAME`` and ``render(plan) -> list[Resource]``; registering a
-new engine is one line here.
+An engine is a module with ``render(plan) -> list[Resource]`` and, optionally,
+``check(plan)`` raising compat.Refusal; registering a new engine is one line here.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from kpolgen.plan import Plan
 from kpolgen.quoting import CelExpr, CelStringExpr, cel_block, cel_literal, cel_string
 from kpolgen.resources import Resource
 
-NAME = "cel"
 API_VERSION = "policies.kyverno.io/v1"
 
 

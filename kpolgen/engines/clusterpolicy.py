@@ -19,7 +19,6 @@ from kpolgen.plan import Plan
 from kpolgen.quoting import jmespath_identifier, jmespath_string
 from kpolgen.resources import Resource
 
-NAME = "clusterpolicy"
 CHECK_VARIABLE = "backupState"
 UNKNOWN = "unknown"
 # The validating webhook asks the check endpoint twice (state check and cross-check), the
@@ -198,7 +197,7 @@ def _ref_missing(plan: Plan) -> dict[str, Any]:
     ]}
 
 
-def _who(_plan: Plan) -> str:
+def _who() -> str:
     return f"PVC {var('request.namespace')}/{var('request.object.metadata.name')}"
 
 
@@ -228,7 +227,7 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
         "clusterpolicy/validate-opt-out.yaml.j2", match=match, exclude=exclude,
         opt_out_value=var(f"{_annotation(opt_out)} || ''"),
         validate=_validate(features, (
-            f"kpolgen: {_who(plan)} has {opt_out}=true but no {reason} annotation: say why the "
+            f"kpolgen: {_who()} has {opt_out}=true but no {reason} annotation: say why the "
             "restore is skipped, or remove the opt-out"),
             {"any": [{"key": var(f"{_annotation(reason)} || ''"), "operator": "Equals",
                       "value": ""}]}))
@@ -240,7 +239,7 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
             "clusterpolicy/validate-deny.yaml.j2", rule_name="refuse-unknown-backup-state",
             match=match, exclude=exclude, check=check, preconditions=guarded,
             validate=_validate(features, (
-                f"kpolgen: cannot tell whether {_who(plan)} has a backup: the check endpoint "
+                f"kpolgen: cannot tell whether {_who()} has a backup: the check endpoint "
                 f"{cfg.restore.check_url} answered {check_value} instead of true or false. The "
                 "PVC is refused so it does not start empty over restorable data; it is admitted "
                 f"once the endpoint answers. To start it empty on purpose, annotate it with "
@@ -249,13 +248,13 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
         agreement = {"all": [*guarded["all"],
                              {"key": check_value, "operator": "Equals", "value": True}],
                      "any": guarded["any"]}
-        message = (f"kpolgen: a backup exists for {_who(plan)} but the PVC does not point at "
+        message = (f"kpolgen: a backup exists for {_who()} but the PVC does not point at "
                    f"ReplicationDestination {_ours(plan)} in spec.dataSourceRef (the mutate "
                    "rule did not restore it); refused so it does not start empty. Create it "
                    "again.")
     else:
         agreement = guarded
-        message = (f"kpolgen: restore.mode is always, but {_who(plan)} does not point at "
+        message = (f"kpolgen: restore.mode is always, but {_who()} does not point at "
                    f"ReplicationDestination {_ours(plan)} (the mutate rule did not run); "
                    "refused so it does not start empty. Create it again.")
     rules += templating.render(
