@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kpolgen import __version__, engines, yamlout
+from kpolgen import __version__, engines, naming, yamlout
 from kpolgen.plan import Plan
 from kpolgen.resources import Resource, sort_key
 
@@ -36,8 +36,6 @@ def header(plan: Plan) -> list[str]:
 
 
 def _check_text(plan: Plan) -> str:
-    from kpolgen import naming
-
     if plan.checks_s3_directly:
         return "GET " + naming.check_url(plan.config).fill("<namespace>", "<pvc>")
     if plan.config.restore.mode == "smart":

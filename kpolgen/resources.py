@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 # Output order of components, in the stream and in the -o tree.
 COMPONENT_ORDER = ("bridge", "rbac", "restore-policy", "restore-guard", "restore-destination",
                    "backup-policy")
+POLICY_COMPONENTS = COMPONENT_ORDER[2:]  # the files that hold Kyverno policies
 
 
 class Resource(NamedTuple):

@@ -13,6 +13,7 @@ from typing import Any
 
 from kpolgen import decision, naming, volsync_objects, yamlout
 from kpolgen.plan import Plan
+from kpolgen.resources import POLICY_COMPONENTS
 
 DIRECTORY = "kyverno-test"
 NAMESPACE = "kpolgen-test"
@@ -111,8 +112,8 @@ def files(plan: Plan, component_files: dict[str, str]) -> dict[str, str]:
     cfg = plan.config
     if NAMESPACE in cfg.excluded_namespaces:
         return {}
-    policies = [f"../{name}" for name in component_files if name.endswith("-policy.yaml")
-                or name.startswith("restore-")]
+    policies = [f"../{component}.yaml" for component in POLICY_COMPONENTS
+                if f"{component}.yaml" in component_files]
     fresh = _pvc(plan, "fresh")
     unlabelled = _pvc(plan, "unlabelled", labelled=False)
     pvcs = [fresh, unlabelled]

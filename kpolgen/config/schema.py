@@ -131,18 +131,22 @@ def _hints_by_pattern() -> dict[str, str]:
     return {definitions[name]["pattern"]: text for name, text in PATTERN_HINTS.items()}
 
 
+def reference_validator() -> Any:
+    """jsonschema's validator for the config, with JSON Schema's one looseness removed: it
+    counts 9000.0 as an integer, kpolgen's model (and Kubernetes) does not."""
+    from jsonschema import Draft202012Validator, validators
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool))
+    return validators.extend(Draft202012Validator, type_checker=checker)(schema())
+
+
 def check(doc: Document) -> list[Diagnostic]:
     from kpolgen.config import fastcheck
 
     if fastcheck.is_valid(schema(), doc.data):
         return []
-    from jsonschema import Draft202012Validator, validators
-
-    # JSON Schema counts 9000.0 as an integer; kpolgen's model (and Kubernetes) does not
-    checker = Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool))
-    strict = validators.extend(Draft202012Validator, type_checker=checker)
-    validator = strict(schema())
+    validator = reference_validator()
     found: list[Diagnostic] = []
     seen: set[tuple[Any, ...]] = set()
     errors = validator.iter_errors(doc.data)
