@@ -97,6 +97,11 @@ def _patch(plan: Plan) -> CelExpr:
     return CelExpr(f"variables.found ? [{patch}] : []")
 
 
+def _validation(expression: str, message: CelExpr, reason: str = "Forbidden"
+                ) -> dict[str, Any]:
+    return {"expression": CelExpr(expression), "messageExpression": message, "reason": reason}
+
+
 def restore_policies(plan: Plan) -> list[Resource]:
     cfg = plan.config
     smart = cfg.restore.mode == "smart"
@@ -104,9 +109,9 @@ def restore_policies(plan: Plan) -> list[Resource]:
     common = {
         "api_version": API_VERSION,
         "timeout": cfg.kyverno.webhook_timeout,
-        "match_labelled": cond.labelled(plan.config),
-        "match_namespace": cond.namespace_allowed(plan.config),
-        "match_opted_out": CelExpr(f"!({cond.opted_out(plan.config)})"),
+        "match_labelled": cond.labelled(cfg),
+        "match_namespace": cond.namespace_allowed(cfg),
+        "match_opted_out": CelExpr(f"!({cond.opted_out(cfg)})"),
         "match_not_pre_bound": cond.not_pre_bound(cfg),
         "check_url": naming.check_url(cfg).cel(),
         "found": decision.FOUND,
@@ -123,25 +128,20 @@ def restore_policies(plan: Plan) -> list[Resource]:
         match_no_source=cond.no_data_source(cfg),
         patch=_patch(plan),
     )
-    validations = [{"expression": CelExpr(f"!({cond.opt_out_requested(plan.config)}) || "
-                                          f"({cond.reason_given(plan.config)})"),
-                    "messageExpression": _reason_message(plan), "reason": "Forbidden"}]
     has_ref = cond.has_our_ref(cfg)
+    status = "variables.check.statusCode"
+    validations = [_validation(f"!({cond.opt_out_requested(cfg)}) || ({cond.reason_given(cfg)})",
+                               _reason_message(plan))]
     if smart and deny_on_error:
-        validations.append({
-            "expression": CelExpr(f"variables.check.statusCode == {decision.FOUND} || "
-                                  f"variables.check.statusCode == {decision.NOT_FOUND}"),
-            "messageExpression": _decision_message(plan), "reason": "Forbidden"})
-    if smart and deny_on_error:
-        validations.append({
-            "expression": CelExpr(f"variables.check.statusCode != {decision.FOUND} || "
-                                  f"({has_ref})"),
-            "messageExpression": _agreement_message(plan), "reason": "Forbidden"})
+        validations += [
+            _validation(f"{status} == {decision.FOUND} || {status} == {decision.NOT_FOUND}",
+                        _decision_message(plan)),
+            _validation(f"{status} != {decision.FOUND} || ({has_ref})", _agreement_message(plan)),
+        ]
     if cfg.restore.mode == "always":
-        validations.append({"expression": has_ref, "messageExpression": _always_message(plan),
-                            "reason": "Forbidden"})
-    validations.append({"expression": CelExpr(f"!({has_ref}) || variables.leftover == null"),
-                        "messageExpression": _leftover_message(plan), "reason": "Conflict"})
+        validations.append(_validation(has_ref, _always_message(plan)))
+    validations.append(_validation(f"!({has_ref}) || variables.leftover == null",
+                                   _leftover_message(plan), reason="Conflict"))
     guard = templating.render(
         "cel/validating-guard.yaml.j2", **common,
         name=naming.POLICY_GUARD,
@@ -149,7 +149,7 @@ def restore_policies(plan: Plan) -> list[Resource]:
                           "Deny PVC creation when the S3 check cannot tell whether a backup "
                           "exists, or when a backup exists but the PVC was not pointed at it."),
         match_constraints=_match_constraints(plan, ["CREATE"]),
-        match_no_foreign_source=cond.no_foreign_source(plan.config),
+        match_no_foreign_source=cond.no_foreign_source(cfg),
         uses_check=smart and deny_on_error,
         leftover=CelExpr(f"resource.Get({cel_string(volsync_objects.VOLSYNC_API)}, "
                          "'replicationdestinations', request.namespace, "
