@@ -18,9 +18,12 @@ Differences from Kubernetes/Kyverno CEL you should know about:
   string/list extensions (``lowerAscii``, ``split``, ``join``, ``indexOf``,
   ``format``, ...), ``bool()``. Duplicate map-literal keys are not an error.
 * ``http.Get(url[, headers])`` returns the canned value for ``url`` from
-  ``http_responses`` verbatim.  Upstream Kyverno (pkg/cel/libs/http) returns
-  the JSON-decoded *response body* and turns any non-2xx status into an
-  evaluation error - model that by mapping the URL to an Exception.
+  ``http_responses`` verbatim. Kyverno >= 1.18 (SDK ``libs/http``) answers every status
+  with a value: a JSON object body with ``statusCode`` added to its fields, anything else
+  as ``{body: null|scalar, statusCode}``; only a transport failure is an error. Model a
+  transport failure by mapping the URL to an Exception.
+* Not type-checked here: ``tests/kyverno_cel.py`` compiles the same expressions with the
+  CEL C++ checker in Kyverno's environment, and the checker wins where they disagree.
 * ``JSONPatch{...}`` / ``Object{...}`` / ``Object.x.y{...}`` evaluate to plain
   dicts (field names become string keys); any other message type is a
   ``CelError``.
@@ -35,7 +38,8 @@ from typing import Any
 import cel
 
 __all__ = [
-    "KUBERNETES_EXTRAS", "CelError", "CelEvalError", "compile_cel", "evaluate", "evaluate_variables",
+    "KUBERNETES_EXTRAS", "LAZY", "CelError", "CelEvalError", "compile_cel", "evaluate",
+    "evaluate_variables", "lazy_variables",
 ]
 
 
@@ -146,6 +150,28 @@ def _compile(expr: str) -> Any:
         return cel.compile(rewritten)
     except Exception as exc:  # pragma: no cover - would be a bug in the rewrite
         raise CelError(f"rewritten expression does not compile: {rewritten!r}: {exc}") from exc
+
+
+LAZY = "kpolgen_variable"  # the lazy variable lookup ``lazy_variables`` rewrites to
+
+
+def lazy_variables(expr: str) -> str:
+    """``variables.X`` -> ``kpolgen_variable('X')`` outside string literals and comments, so
+    a caller can bind a function that evaluates each variable only when CEL reaches it."""
+    out: list[str] = []
+    toks = _tokens(expr)
+    i = 0
+    while i < len(toks):
+        kind, text = toks[i]
+        if (kind == "ident" and text == "variables" and i + 2 < len(toks)
+                and toks[i + 1] == ("punct", ".") and toks[i + 2][0] == "ident"
+                and not (out and out[-1].endswith("."))):
+            out.append(f"{LAZY}('{toks[i + 2][1]}')")
+            i += 3
+            continue
+        out.append(text)
+        i += 1
+    return "".join(out)
 
 
 def compile_cel(expr: str) -> None:

@@ -22,8 +22,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from celeval import KUBERNETES_EXTRAS, CelEvalError, compile_cel, evaluate
+from celeval import KUBERNETES_EXTRAS, LAZY, CelEvalError, compile_cel, evaluate, lazy_variables
 from k8s_schemas import CRDS_DIR, validate_manifest
+from kyverno_cel import check_document
 
 from kpolgen import render
 from kpolgen.config import load
@@ -44,6 +45,8 @@ needs_crds = pytest.mark.skipif(not CRDS_DIR.is_dir(), reason=f"{CRDS_DIR} not c
 def policies(*sets: str) -> dict[tuple[str, str], dict[str, Any]]:
     cfg, _, _ = load(EXAMPLE, sets=list(sets))
     docs = [r.document for r in render.resources(make_plan(cfg))]
+    for doc in docs:  # what is simulated here is what Kyverno would accept
+        check_document(doc)
     return {(d["kind"], d["metadata"]["name"]): d for d in docs
             if d["apiVersion"].startswith("policies.kyverno.io/")}
 
@@ -75,33 +78,35 @@ def pvc(name: str = "data", tier: str | None = "hourly", ns: str | None = "apps"
 
 
 class Ctx:
-    """One policy evaluation: variables are evaluated lazily, at most once, when referenced."""
+    """One policy evaluation with Kyverno's lazy variables: a variable is evaluated when an
+    expression reaches it (not when it only appears in a branch CEL skips), at most once; an
+    error is a CEL error where it is used, so ``||``/``&&`` absorb it as Kyverno's would.
+    ``variables.X`` is rewritten to a call of a lazy lookup outside string literals; the
+    policy itself was type-checked as Kyverno compiles it (see ``policies``)."""
 
     def __init__(self, policy: dict[str, Any], obj: dict[str, Any], request: dict[str, Any],
                  responses: dict[str, Any] | None, calls: list[str],
                  extra: dict[str, Any] | None = None) -> None:
         self.defs = {v["name"]: v["expression"] for v in policy["spec"].get("variables") or []}
         self.kw = {"object": obj, "request": request, "http_responses": responses or {},
-                   "calls": calls, "extra_functions": {**KUBERNETES_EXTRAS, **(extra or {})}}
+                   "calls": calls, "extra_functions": {**KUBERNETES_EXTRAS, **(extra or {}),
+                                                       LAZY: self._variable}}
         self.cache: dict[str, Any] = {}
 
-    def _vars(self, expr: str) -> dict[str, Any]:
-        out = {}
-        for name in dict.fromkeys(re.findall(r"\bvariables\.(\w+)", expr)):
-            if name not in self.cache:  # an erroring variable stays absent: using it errors
-                try:
-                    self.cache[name] = evaluate(self.defs[name], variables=self._vars(self.defs[name]),
-                                                **self.kw)
-                except CelEvalError as exc:
-                    self.cache[name] = exc
-            if not isinstance(self.cache[name], CelEvalError):
-                out[name] = self.cache[name]
-        return out
+    def _variable(self, name: str) -> Any:
+        if name not in self.cache:
+            try:
+                self.cache[name] = evaluate(lazy_variables(self.defs[name]), **self.kw)
+            except CelEvalError as exc:
+                self.cache[name] = exc
+        value = self.cache[name]
+        if isinstance(value, CelEvalError):
+            raise value
+        return value
 
     def eval(self, expr: str) -> Any:
-        values = self._vars(expr)
         try:
-            return evaluate(expr, variables=values, **self.kw)
+            return evaluate(lazy_variables(expr), **self.kw)
         except CelEvalError as exc:  # name the variable that failed, e.g. a transport error
             failed = [f"{k}: {v}" for k, v in self.cache.items() if isinstance(v, CelEvalError)]
             raise CelEvalError("; ".join(failed) or str(exc)) from exc

@@ -240,3 +240,29 @@ def test_quoted_strings_round_trip(text: str, quote: str) -> None:
     literal = cel_quote(text, quote)
     assert evaluate(literal) == text
     assert evaluate(f"JSONPatch{{op: 'add', path: {literal}}}") == {"op": "add", "path": text}
+
+
+def test_lazy_variables_rewrites_references_but_not_strings() -> None:
+    from celeval import lazy_variables
+
+    assert lazy_variables("variables.a + 'variables.b' + x.variables.c") == (
+        "kpolgen_variable('a') + 'variables.b' + x.variables.c")
+
+
+def test_lazy_variables_are_evaluated_only_when_reached() -> None:
+    from celeval import LAZY, lazy_variables
+
+    seen: list[str] = []
+
+    def variable(name: str) -> int:
+        seen.append(name)
+        if name == "broken":
+            raise ConnectionError("request failed")
+        return 1
+
+    expr = lazy_variables("variables.a == 1 ? 'ok' : string(variables.broken)")
+    assert evaluate(expr, extra_functions={LAZY: variable}) == "ok"
+    assert seen == ["a"]  # the skipped branch never ran its request
+    # an erroring variable is absorbed by || as Kyverno's cel-go absorbs it
+    assert evaluate(lazy_variables("variables.broken == 1 || true"),
+                    extra_functions={LAZY: variable}) is True

@@ -140,7 +140,8 @@ def restore_policies(plan: Plan) -> list[Resource]:
         ]
     if cfg.restore.mode == "always":
         validations.append(_validation(has_ref, _always_message(plan)))
-    validations.append(_validation(f"!({has_ref}) || variables.leftover == null",
+    # resource.Get is typed map(string, dyn): `== null` does not type-check, type() does
+    validations.append(_validation(f"!({has_ref}) || type(variables.leftover) == type(null)",
                                    _leftover_message(plan), reason="Conflict"))
     guard = templating.render(
         "cel/validating-guard.yaml.j2", **common,
