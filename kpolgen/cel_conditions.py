@@ -27,9 +27,23 @@ def delete_or(condition: CelExpr) -> CelExpr:
 
 def labelled_now_or_before(cfg: Config) -> CelExpr:
     """For policies that clean up: the PVC is labelled, or was before this UPDATE (so that
-    removing the label reaches Kyverno), or is being deleted."""
-    return delete_or(CelExpr(f"({labelled(cfg)}) || (request.operation == 'UPDATE' && "
-                             f"{labelled(cfg, 'oldObject')})"))
+    removing the label reaches Kyverno, whose policy then generates nothing and so deletes
+    what it generated before)."""
+    return CelExpr(f"({labelled(cfg)}) || (request.operation == 'UPDATE' && "
+                   f"{labelled(cfg, 'oldObject')})")
+
+
+def tier(cfg: Config) -> CelExpr:
+    """The PVC's tier label, or '' when it has none: total, so that a label-removal UPDATE
+    evaluates instead of failing with 'no such key' (Kyverno 1.19 would then drop the
+    request and keep the backup objects)."""
+    key = cel_string(cfg.label_key)
+    return CelExpr(f"has(object.metadata.labels) && {key} in object.metadata.labels ? "
+                   f"object.metadata.labels[{key}] : ''")
+
+
+def has_tier(cfg: Config, tier_expr: str) -> CelExpr:
+    return CelExpr(f"{tier_expr} in {cel_list(cfg.tier_names())}")
 
 
 def namespace_allowed(cfg: Config) -> CelExpr:

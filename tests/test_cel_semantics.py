@@ -460,3 +460,71 @@ def test_a_claim_bound_to_a_named_volume_is_left_alone() -> None:
     obj["spec"]["volumeName"] = "pv-nfs-share"
     res = admit(obj, responses={url(): status(200)})
     assert res.admitted and res.calls == [] and "dataSourceRef" not in res.pvc["spec"]
+
+
+# --- synchronize: what Kyverno's background controller does with a PVC UPDATE ---------------------
+def sync_update(version: str, key: tuple[str, str], old: dict[str, Any], new: dict[str, Any],
+                downstream: set[str]) -> set[str]:
+    """The downstream objects (kind/name) after a PVC UPDATE reaches a GeneratingPolicy with
+    synchronize, as the review quotes Kyverno's generate controller:
+    1.19: matchConditions false -> DeleteDownstreams; an evaluation error fails the
+    UpdateRequest (nothing changes); otherwise what generator.Apply got replaces the set
+    (CleanupStaleDownstreams). 1.18: DeleteDownstreams first on every synchronize UPDATE,
+    then evaluation; an error is swallowed."""
+    policy = policies()[key]
+    request = {"namespace": "apps", "operation": "UPDATE"}
+    if version == "1.18":
+        downstream = set()
+    if not all(evaluate(c["expression"], object=new, old_object=old, request=request) is True
+               for c in policy["spec"]["matchConditions"]):
+        return set()
+    applied: list[dict[str, Any]] = []
+    secret_src = {"apiVersion": "v1", "kind": "Secret", "data": dict(CREDS),
+                  "metadata": {"name": "volsync-restic-credentials", "namespace": "volsync-system"}}
+
+    def apply(_ns: str, objects: list[dict[str, Any]]) -> bool:
+        applied.extend(objects)
+        return True
+
+    ctx = Ctx(policy, new, request, {}, [], {"resource.Get": lambda *_: secret_src,
+                                             "generator.Apply": apply})
+    try:
+        for gen in policy["spec"]["generate"]:
+            ctx.eval(gen["expression"])
+    except CelEvalError:
+        return downstream if version == "1.19" else set()
+    return {f"{o['kind']}/{o['metadata']['name']}" for o in applied}
+
+
+BACKUP_OBJECTS = {"Secret/data-volsync-restic", "ReplicationSource/data-backup"}
+
+
+@pytest.mark.parametrize("version", ["1.18", "1.19"])
+def test_removing_the_label_stops_backups(version: str) -> None:
+    labelled = pvc(tier="daily")
+    unlabelled = pvc(tier=None)
+    assert sync_update(version, BACKUP, labelled, unlabelled, set(BACKUP_OBJECTS)) == set()
+
+
+@pytest.mark.parametrize("version", ["1.18", "1.19"])
+@pytest.mark.parametrize("tier", ["monthly", "Daily", ""])
+def test_changing_the_label_to_no_tier_stops_backups(version: str, tier: str) -> None:
+    old, new = pvc(tier="daily"), pvc(tier="daily")
+    new["metadata"]["labels"]["backup"] = tier
+    assert sync_update(version, BACKUP, old, new, set(BACKUP_OBJECTS)) == set()
+
+
+@pytest.mark.parametrize("version", ["1.18", "1.19"])
+def test_an_unrelated_update_keeps_backups(version: str) -> None:
+    old, new = pvc(tier="daily"), pvc(tier="daily", annotations={"note": "x"})
+    assert sync_update(version, BACKUP, old, new, set(BACKUP_OBJECTS)) == BACKUP_OBJECTS
+
+
+def test_no_cel_policy_carries_a_dead_delete_branch() -> None:
+    """Kyverno forces CREATE/UPDATE/DELETE on generating webhooks, but the DELETE path never
+    evaluates matchConditions; the API server does, with matchConstraints' operations."""
+    for policy in policies().values():
+        if "DELETE" in policy["spec"]["matchConstraints"]["resourceRules"][0]["operations"]:
+            continue
+        for condition in policy["spec"]["matchConditions"]:
+            assert "'DELETE'" not in condition["expression"], (policy["metadata"]["name"], condition)

@@ -165,7 +165,7 @@ def restore_policies(plan: Plan) -> list[Resource]:
                           "ReplicationDestination, create that object (restic, Snapshot) with "
                           "a restore trigger unique to this PVC incarnation."),
         match_constraints=_match_constraints(plan, ["CREATE", "UPDATE"]),
-        match_our_ref=cond.delete_or(has_ref),
+        match_our_ref=has_ref,  # the DELETE path never evaluates matchConditions
         destination=cel_block(volsync_objects.destination(cfg, CelDialect())),
     )
     return ([Resource("restore-policy", d) for d in mutating]
@@ -228,7 +228,12 @@ def backup_policy(plan: Plan) -> list[Resource]:
         match_constraints=_match_constraints(plan, ["CREATE", "UPDATE"]),
         match_labelled=cond.labelled_now_or_before(plan.config),
         match_namespace=cond.namespace_allowed(plan.config),
-        tier=CelExpr(f"object.metadata.labels[{cel_string(cfg.label_key)}]"),
+        tier=cond.tier(cfg),
+        # a PVC without a tier (its label just removed) generates nothing, so synchronize
+        # deletes what was generated for it (Kyverno 1.19 CleanupStaleDownstreams)
+        generate=CelExpr(f"generator.Apply(request.namespace, "
+                         f"{cond.has_tier(cfg, 'variables.tier')} ? "
+                         "[variables.secret, variables.source] : [])"),
         schedule=CelExpr(f"{cel_block(schedules)}[variables.tier]"),
         retain=CelExpr(f"{cel_block(retains)}[variables.tier]"),
         credentials=CelExpr(f"resource.Get('v1', 'secrets', "

@@ -357,7 +357,8 @@ def backup_policy(plan: Plan, features: Features) -> list[Resource]:
                    "the label or the PVC goes.",
                    background=True,
                    spec_fields=_spec_fields(plan, features, "Fail",
-                                            _conditions(plan, cond.labelled_now_or_before(cfg)),
+                                            _conditions(plan, cond.delete_or(
+                                                cond.labelled_now_or_before(cfg))),
                                             validates=False, generate_existing=True),
                    rules=rules)
 
