@@ -401,8 +401,14 @@ def probe(
         if endpoint is not None:
             url = naming.with_origin(url, endpoint)
         if s3:
+            marker = None
+            if plan.uses_root_marker:
+                marker_url = naming.root_marker_url(cfg)
+                if endpoint is not None:
+                    marker_url = naming.with_origin(marker_url, endpoint)
+                marker = (marker_url, cfg)
             result = prober.probe(url, timeout=timeout, bearer=bearer,
-                                  on_error=cfg.restore.on_check_error)
+                                  on_error=cfg.restore.on_check_error, marker=marker)
         else:
             result = prober.probe_endpoint(url, timeout=timeout,
                                            on_error=cfg.restore.on_check_error)
@@ -414,6 +420,10 @@ def probe(
         status = "no response" if result.status is None else f"HTTP {result.status}"
         sys.stdout.write(f"{result.decision}: {status} from GET {result.url}\n"
                          f"  {result.reason}\n")
+        if result.marker is not None:
+            mark = result.marker
+            got = "no response" if mark["status"] is None else f"HTTP {mark['status']}"
+            sys.stdout.write(f"  then {got} from GET {mark['url']}\n    {mark['reason']}\n")
     raise typer.Exit(EXIT_OK if result.decision != "deny" else EXIT_FAIL)
 
 

@@ -73,8 +73,16 @@ def _decisions(plan: Plan, pvc: str) -> list[dict[str, str]]:
         return [
             {"answer": f"HTTP {decision.FOUND} (found)", "decision": decision.RESTORE,
              "you_see": restored},
-            {"answer": f"HTTP {decision.NOT_FOUND} (not found)", "decision": decision.FRESH,
-             "you_see": "a new, empty PVC"},
+            *([{"answer": f"HTTP {decision.NOT_FOUND}, and the root marker "
+                          f"{naming.root_marker_url(cfg)} names this bucket and prefix",
+                "decision": decision.FRESH, "you_see": "a new, empty PVC"},
+               {"answer": f"HTTP {decision.NOT_FOUND}, and the root marker is missing or "
+                          "names another bucket or prefix",
+                "decision": decision.DENY,
+                "you_see": denied + " (a wrong bucket or prefix also answers 404)"}]
+              if plan.uses_root_marker else
+              [{"answer": f"HTTP {decision.NOT_FOUND} (not found)", "decision": decision.FRESH,
+                "you_see": "a new, empty PVC"}]),
             {"answer": "anything else: 403, 5xx, timeout, refused", "decision": error_outcome,
              "you_see": error_text},
         ]

@@ -22,6 +22,7 @@ SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 VOLSYNC_GROUP = "volsync.backube"
 RD_KIND = "ReplicationDestination"
 RESTORE_TRIGGER_PREFIX = "restore-"
+ROOT_MARKER = "kpolgen-root.json"  # the repository-root marker, beside every repository
 SERVICE_PORT_NAME = "s3"
 
 POLICY_RESTORE = "volsync-smart-restore"
@@ -108,6 +109,16 @@ def check_url(cfg: Config) -> Template:
     return Template((endpoint(cfg) + "/", *repository_path(cfg).parts, "/config"))
 
 
+def root_marker_key(cfg: Config) -> str:
+    """Object key of the repository-root marker in the bucket: [<prefix>/]kpolgen-root.json."""
+    return f"{cfg.prefix}/{ROOT_MARKER}" if cfg.prefix else ROOT_MARKER
+
+
+def root_marker_url(cfg: Config) -> str:
+    """<endpoint>/<bucket>[/<prefix>]/kpolgen-root.json: proves bucket and prefix are right."""
+    return f"{endpoint(cfg)}/{_bucket_path(cfg)}/{ROOT_MARKER}"
+
+
 def restic_repository(cfg: Config) -> Template:
     """RESTIC_REPOSITORY for the mover: s3:<endpoint>/<bucket>[/<prefix>]/<ns>/<pvc>."""
     return Template(("s3:" + endpoint(cfg) + "/", *repository_path(cfg).parts))
@@ -139,9 +150,10 @@ def destination_name(cfg: Config) -> Template:
     return Template((PVC, cfg.naming.destination_suffix))
 
 
-def bucket_policy_resource(cfg: Config) -> str:
-    """ARN pattern of every repository's ``config`` object (and nothing else)."""
-    return f"arn:aws:s3:::{_bucket_path(cfg)}/*/config"
+def bucket_policy_resources(cfg: Config) -> list[str]:
+    """ARNs of every repository's ``config`` object and of the root marker (nothing else)."""
+    return [f"arn:aws:s3:::{_bucket_path(cfg)}/*/config",
+            f"arn:aws:s3:::{_bucket_path(cfg)}/{ROOT_MARKER}"]
 
 
 def sync_wave(cfg: Config, wave: int) -> dict[str, str]:

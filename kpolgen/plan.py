@@ -22,6 +22,13 @@ class Plan(NamedTuple):
         """Kyverno itself asks S3 for the repository (CEL engine, smart mode)."""
         return self.engine == "cel" and self.config.restore.mode == "smart"
 
+    @property
+    def uses_root_marker(self) -> bool:
+        """A 404 means "fresh" only when the repository-root marker proves bucket and prefix
+        right (smart mode, deny on check errors; with onCheckError fresh a doubtful answer
+        starts empty by the user's choice)."""
+        return self.checks_s3_directly and self.config.restore.on_check_error == "deny"
+
     def requirements(self) -> list[str]:
         """What the cluster needs, for the output header."""
         cfg = self.config
@@ -33,7 +40,14 @@ class Plan(NamedTuple):
                      f"keys {', '.join(cfg.credentials.keys)}")
         if self.checks_s3_directly:
             needs.append("the bucket policy (bucket-policy.json from `render -o`) applied to "
-                         f"bucket {cfg.bucket}: anonymous s3:GetObject on */config only")
+                         f"bucket {cfg.bucket}: anonymous s3:GetObject on */config and the "
+                         "root marker only")
+        if self.uses_root_marker:
+            from kpolgen import naming
+
+            needs.append(f"the repository-root marker ({naming.ROOT_MARKER} from `render -o`) "
+                         f"uploaded once to s3://{cfg.bucket}/{naming.root_marker_key(cfg)}: "
+                         "until it is there, labelled PVCs without a backup are refused")
         if self.engine == "clusterpolicy" and cfg.restore.mode == "smart":
             needs.append(f"the check endpoint {cfg.restore.check_url} (GET <url>/<namespace>/"
                          "<pvc> answers 200 with {\"exists\": true|false}, any other status "

@@ -1,8 +1,10 @@
-"""The network edge: make the unsigned S3 request a restore policy makes, and decide.
+"""The network edge: make the unsigned S3 requests a restore policy makes, and decide.
 
-One GET, no credentials, no redirects followed, one deadline for the whole exchange (name
-resolution, connect, TLS, status line and headers) and at most ``MAX_BODY`` bytes of body.
-The decision comes from ``kpolgen.decision`` so that probe and policies agree.
+The guard's requests: GET the repository's ``config`` and, when that answers 404, the
+repository-root marker. Each GET: no credentials, no redirects followed, one deadline for
+the whole exchange (name resolution, connect, TLS, status line and headers) and at most
+``MAX_BODY`` bytes of body. The decision comes from ``kpolgen.decision`` and the marker test
+from ``kpolgen.components.root_marker``, so that probe and policies agree.
 
 Only the standard library is used, and imported when a probe is made, so importing this
 module (the CLI does, to check ``--endpoint``) stays cheap.
@@ -11,9 +13,9 @@ module (the CLI does, to check ``--endpoint``) stays cheap.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from kpolgen.decision import DENY, FRESH, RESTORE, for_status
+from kpolgen.decision import DENY, FRESH, NOT_FOUND, RESTORE, for_answers, for_status
 
 MAX_BODY = 64 * 1024  # bytes of an answer's body ever read (an S3 error document is small)
 BEARER = "Bearer kpolgen-probe"  # a dummy, like the header Kyverno's legacy apiCall adds
@@ -29,6 +31,7 @@ class ProbeResult(NamedTuple):
     status: int | None  # the HTTP status; None when there was no answer
     url: str
     reason: str  # one sentence for a human
+    marker: dict | None = None  # the root marker request after a 404: url, status, reason
 
 
 def valid_endpoint(text: str) -> bool:
@@ -66,14 +69,60 @@ def valid_endpoint(text: str) -> bool:
 
 
 def probe(url: str, *, timeout: float = 5.0, bearer: bool = False,
-          on_error: str = "deny") -> ProbeResult:
-    """GET ``url`` once, without credentials, and return what a policy would decide."""
+          on_error: str = "deny", marker: tuple[str, Any] | None = None) -> ProbeResult:
+    """GET ``url`` without credentials and return what the policies would decide. With
+    ``marker`` (its URL and the Config it must match), a 404 is "fresh" only when the
+    repository-root marker answers 200 with this bucket and prefix, as the guard decides."""
     status, reason, _body = _exchange(url, timeout, bearer)
     decision = for_status(status, on_error=on_error)
-    if decision == FRESH and status != 404:
+    if decision == FRESH and status != NOT_FOUND:
         reason += (" (restore.onCheckError is 'fresh', so the policy lets the PVC start "
                    "empty anyway)")
-    return ProbeResult(decision, status, url, reason)
+    if status != NOT_FOUND or marker is None:
+        return ProbeResult(decision, status, url, reason)
+    marker_url, cfg = marker
+    ok, marker_status, marker_reason = _marker(marker_url, cfg, timeout, bearer)
+    decision = for_answers(status, ok, on_error=on_error)
+    if not ok:
+        reason += ("; but a 404 means 'no backup' only when the bucket and prefix are right, "
+                   "and the repository-root marker does not prove it: refused")
+    return ProbeResult(decision, status, url, reason,
+                       {"url": marker_url, "status": marker_status, "reason": marker_reason})
+
+
+def _marker(url: str, cfg: Any, timeout: float, bearer: bool) -> tuple[bool, int | None, str]:
+    """(matches, status, reason) of the repository-root marker request."""
+    import json
+
+    from kpolgen import naming
+    from kpolgen.components import root_marker
+
+    status, reason, body = _exchange(url, timeout, bearer, want_body=True)
+    where = f"s3://{cfg.bucket}/{naming.root_marker_key(cfg)}"
+    if status == 200:
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            answer = None
+        if root_marker.matches(cfg, answer):
+            return True, status, (f"the repository-root marker names bucket {cfg.bucket} and "
+                                  f"prefix '{cfg.prefix}': a 404 means no backup")
+        found = (f"bucket {answer.get('bucket')!r}, prefix {answer.get('prefix')!r}"
+                 if isinstance(answer, dict) else "no kpolgen marker")
+        return False, status, (f"the object at {where} is not this repository root's marker "
+                               f"({found}; expected {root_marker.body(cfg)}): is s3.bucket or "
+                               f"s3.prefix wrong? If not, upload {root_marker.FILENAME} from "
+                               "`kpolgen render -o` there")
+    code = _s3_code(body)
+    if code == "NoSuchBucket":
+        return False, status, (f"bucket {cfg.bucket!r} does not exist (S3 error NoSuchBucket):"
+                               " check s3.bucket; every PVC would be refused")
+    if status == NOT_FOUND:
+        detail = f" (S3 error {code})" if code else ""
+        return False, status, (f"the repository-root marker is missing{detail}: upload "
+                               f"{root_marker.FILENAME} from `kpolgen render -o` to {where} "
+                               "once (until then labelled PVCs without a backup are refused)")
+    return False, status, f"the repository-root marker: {reason}"
 
 
 class _Deadline:
@@ -244,7 +293,7 @@ def _request(url: str, timeout: float, bearer: bool, want_body: bool,
         sock.settimeout(deadline.left())
         response = conn.getresponse()
         body = b""
-        if want_body or (response.status >= 400 and response.status != 404):
+        if want_body or response.status >= 400:
             sock.settimeout(deadline.left())  # an S3 error document, or the endpoint's JSON
             body = response.read(MAX_BODY)
         if deadline.expired():
@@ -302,8 +351,10 @@ def _status_reason(status: int, location: str | None, code: str | None, bearer: 
     detail = f" (S3 error {code})" if code else ""
     if status == 200:
         return "the repository's config object exists: Kyverno restores this PVC"
+    if status == 404 and code == "NoSuchBucket":
+        return "the bucket does not exist (S3 error NoSuchBucket): check s3.bucket"
     if status == 404:
-        return "no repository at this path: the PVC starts empty"
+        return "no repository at this path" + detail + ": the PVC starts empty"
     if status == 403:
         return ("access denied" + detail + ": the anonymous-read bucket policy "
                 "(bucket-policy.json from `kpolgen render -o`) is missing or does not cover "

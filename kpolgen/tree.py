@@ -1,4 +1,5 @@
-"""The ``-o DIR`` tree: one file per component, kustomization.yaml and the bucket policy.
+"""The ``-o DIR`` tree: one file per component, kustomization.yaml, the bucket policy and the
+repository-root marker (both to be applied to the bucket, not the cluster).
 
 kpolgen records what it wrote in ``.kpolgen-files``; on the next run it removes files it wrote
 before and no longer renders, and touches nothing else in DIR. Each file is replaced
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kpolgen import render, yamlout
-from kpolgen.components import bucket_policy, kyverno_test
+from kpolgen.components import bucket_policy, kyverno_test, root_marker
 from kpolgen.plan import Plan
 from kpolgen.resources import COMPONENT_ORDER, Resource
 
@@ -60,6 +61,8 @@ def files(plan: Plan, items: list[Resource] | None = None) -> dict[str, str]:
     out.update(kyverno_test.files(plan, dict(out)))
     if plan.checks_s3_directly:
         out[bucket_policy.FILENAME] = bucket_policy.text(plan.config)
+    if plan.uses_root_marker:
+        out[root_marker.FILENAME] = root_marker.text(plan.config)
     out[MARKER] = ("# Files written by kpolgen; it removes them when it no longer renders them.\n"
                    + "".join(f"{name}\n" for name in sorted(out)))
     return out

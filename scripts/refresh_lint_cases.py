@@ -4,7 +4,8 @@ Each `tests/lint_cases/*/*/manifests/` folder is what `kpolgen render config.yam
 manifests` wrote, plus the edit that makes its rule fire. When the rendered output changes,
 this re-renders every case with the code at BASE (default HEAD) and with the working tree,
 and merges each file three ways (`git merge-file`): the case's own edit is kept, the
-renderer's change is taken. A conflict is left in the file with markers, and named.
+renderer's change is taken; a file the renderer newly writes is added. A conflict is left
+in the file with markers, and named.
 
 Usage: python scripts/refresh_lint_cases.py [BASE]
 """
@@ -46,8 +47,12 @@ def main(base: str = "HEAD") -> int:
                 for fresh in sorted(p for p in new.rglob("*") if p.is_file()):
                     rel = fresh.relative_to(new)
                     mine, before = manifests / rel, old / rel
+                    if not before.exists() and not mine.exists():  # new output: add it
+                        mine.parent.mkdir(parents=True, exist_ok=True)
+                        mine.write_bytes(fresh.read_bytes())
+                        continue
                     if not mine.exists() or not before.exists():
-                        continue  # the case removed it, or it is new: leave the case as it is
+                        continue  # the case removed it on purpose, or wrote its own
                     code = subprocess.run(["git", "merge-file", "-q", str(mine), str(before),
                                            str(fresh)], check=False).returncode
                     if code:

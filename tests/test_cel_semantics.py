@@ -55,6 +55,20 @@ def url(ns: str = "apps", name: str = "data", prefix: str = "") -> str:
     return f"{BASE}{prefix}{ns}/{name}/config"
 
 
+ROOT = BASE + "kpolgen-root.json"
+
+
+def marker(bucket: str = "volsync-backups", prefix: str = "", code: int = 200,
+           kind: str = "kpolgen-repository-root") -> dict[str, Any]:
+    """What http.Get returns for the repository-root marker: its JSON fields + statusCode."""
+    return {"kind": kind, "bucket": bucket, "prefix": prefix, "statusCode": code}
+
+
+def fresh(target: str | None = None, root: str = ROOT, **kw: Any) -> dict[str, Any]:
+    """S3 answers for a PVC without a backup in a correctly configured bucket."""
+    return {target or url(): status(404), root: marker(**kw)}
+
+
 def status(code: int) -> dict[str, Any]:
     return {"statusCode": code, "body": "" if code != 200 else "[core]\nversion = 2\n"}
 
@@ -197,8 +211,9 @@ def admit(obj: dict[str, Any], namespace: str = "apps", responses: dict[str, Any
 # --- the decision table --------------------------------------------------------------------------
 @pytest.mark.parametrize("code", [200, 404, 403, 500, 503])
 def test_decision_by_http_status(code: int) -> None:
-    res = admit(pvc(), responses={url(): status(code)})
-    assert res.calls and set(res.calls) == {url()}
+    res = admit(pvc(), responses={url(): status(code), ROOT: marker()})
+    # one GET per policy; the guard asks for the marker only after a 404
+    assert res.calls == [url(), url()] + ([ROOT] if code == 404 else [])
     if code == 200:
         assert res.admitted, res.messages
         assert res.pvc["spec"]["dataSourceRef"] == ref()
@@ -219,7 +234,7 @@ def test_transport_error_denies(sets: tuple[str, ...], run_mutating: bool) -> No
     target = url(prefix="k8s/prod/" if sets else "")
     res = admit(pvc(), responses={target: ConnectionError("connection refused")}, sets=sets,
                 run_mutating=run_mutating)
-    assert not res.admitted and res.calls == [target]
+    assert not res.admitted and res.calls == [target]  # the marker is not asked for
     assert "connection refused" in " ".join(res.messages) and "dataSourceRef" not in res.pvc["spec"]
 
 
@@ -312,8 +327,11 @@ def test_namespace_comes_from_the_request(namespace: str) -> None:
 @pytest.mark.parametrize(("code", "admitted"), [(200, True), (404, True), (500, False)])
 def test_s3_prefix_in_url(code: int, admitted: bool) -> None:
     target = BASE + "k8s/prod/apps/data/config"
-    res = admit(pvc(), responses={target: status(code)}, sets=(PREFIX,))
-    assert set(res.calls) == {target} and res.admitted is admitted
+    root = BASE + "k8s/prod/kpolgen-root.json"
+    res = admit(pvc(), responses={target: status(code), root: marker(prefix="k8s/prod")},
+                sets=(PREFIX,))
+    assert set(res.calls) == {target} | ({root} if code == 404 else set())
+    assert res.admitted is admitted
     assert admitted or any(target in m for m in res.messages)
 
 
@@ -369,7 +387,7 @@ def test_restore_destination_object(storage_class: str | None) -> None:
 
 
 def test_restore_destination_skips_unrestored_pvc() -> None:
-    res = admit(pvc(), responses={url(): status(404)})
+    res = admit(pvc(), responses=fresh())
     assert res.admitted and generate(DESTINATION, res.pvc)[0] is False
 
 
@@ -445,7 +463,7 @@ LEFTOVER = {("replicationdestinations", "apps", "data-restore"): {"kind": "Repli
     (("restore.onCheckError=fresh",), 200, False)])
 def test_leftover_replication_destination_blocks_a_restore(sets, answer, admitted) -> None:
     """Restoring through a stale RD would give the old PVC's snapshot: refuse, say how to fix."""
-    responses = {url(): status(answer)} if answer else {}
+    responses = {url(): status(answer), ROOT: marker()} if answer else {}
     res = admit(pvc(), responses=responses, sets=sets, existing=LEFTOVER)
     assert res.admitted is admitted, res.messages
     if not admitted:
@@ -528,3 +546,45 @@ def test_no_cel_policy_carries_a_dead_delete_branch() -> None:
             continue
         for condition in policy["spec"]["matchConditions"]:
             assert "'DELETE'" not in condition["expression"], (policy["metadata"]["name"], condition)
+
+
+# --- "fresh" is authoritative: the repository-root marker ------------------------------------------
+@pytest.mark.parametrize(("root_answer", "found"), [
+    pytest.param(status(404), "answered HTTP 404", id="marker-missing"),
+    pytest.param(status(403), "answered HTTP 403", id="marker-forbidden"),
+    pytest.param({"body": None, "statusCode": 404}, "answered HTTP 404", id="bucket-missing"),
+    pytest.param(marker(bucket="old-backups"), "does not name bucket volsync-backups", id="foreign-bucket"),
+    pytest.param(marker(prefix="k8s/prod"), "does not name bucket volsync-backups and prefix ''",
+                 id="foreign-prefix"),
+    pytest.param(marker(kind="something-else"), "does not name", id="foreign-kind"),
+    pytest.param({"body": None, "statusCode": 200}, "does not name", id="not-json"),
+    pytest.param({"body": "kpolgen", "statusCode": 200}, "does not name", id="json-scalar"),
+])
+def test_a_404_without_the_right_marker_is_refused(root_answer: dict[str, Any], found: str) -> None:
+    res = admit(pvc(), responses={url(): status(404), ROOT: root_answer})
+    assert not res.admitted and "dataSourceRef" not in res.pvc["spec"]
+    text = " ".join(res.messages)
+    for needle in ("apps/data", url(), "answered 404", ROOT, found,
+                   "upload kpolgen-root.json", "s3://volsync-backups/kpolgen-root.json"):
+        assert needle in text, (needle, res.messages)
+
+
+def test_a_marker_that_cannot_be_fetched_is_refused() -> None:
+    res = admit(pvc(), responses={url(): status(404), ROOT: ConnectionError("reset by peer")})
+    assert not res.admitted and "reset by peer" in " ".join(res.messages)
+
+
+def test_the_marker_names_the_prefix() -> None:
+    target, root = BASE + "k8s/prod/apps/data/config", BASE + "k8s/prod/kpolgen-root.json"
+    bad = admit(pvc(), responses={target: status(404), root: marker()}, sets=(PREFIX,))
+    assert not bad.admitted
+    assert "s3://volsync-backups/k8s/prod/kpolgen-root.json" in " ".join(bad.messages)
+    good = admit(pvc(), responses={target: status(404), root: marker(prefix="k8s/prod")},
+                 sets=(PREFIX,))
+    assert good.admitted, good.messages
+
+
+@pytest.mark.parametrize("sets", [(FRESH,), (ALWAYS,)])
+def test_the_marker_is_only_asked_when_a_404_must_be_proven(sets: tuple[str, ...]) -> None:
+    res = admit(pvc(), responses={url(): status(404)}, sets=sets)
+    assert ROOT not in res.calls

@@ -155,7 +155,7 @@ def test_output_tree_and_check(cli, tmp_path):
     assert cli("render", HOMELAB, "-o", out).code == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == [".kpolgen-files", "backup-policy.yaml", "bridge.yaml", "bucket-policy.json",
-                     "kustomization.yaml", "kyverno-test", "mine.txt", "rbac.yaml",
+                     "kpolgen-root.json", "kustomization.yaml", "kyverno-test", "mine.txt", "rbac.yaml",
                      "restore-destination.yaml", "restore-guard.yaml", "restore-policy.yaml"]
     kustomization = yaml.safe_load((out / "kustomization.yaml").read_text())
     assert kustomization["resources"] == ["bridge.yaml", "rbac.yaml", "restore-policy.yaml",
@@ -163,7 +163,10 @@ def test_output_tree_and_check(cli, tmp_path):
                                           "backup-policy.yaml"]
     policy = json.loads((out / "bucket-policy.json").read_text())
     assert policy["Statement"][0]["Action"] == ["s3:GetObject"]
-    assert policy["Statement"][0]["Resource"] == ["arn:aws:s3:::volsync-backups/*/config"]
+    assert policy["Statement"][0]["Resource"] == ["arn:aws:s3:::volsync-backups/*/config",
+                                                  "arn:aws:s3:::volsync-backups/kpolgen-root.json"]
+    marker = json.loads((out / "kpolgen-root.json").read_text())
+    assert marker == {"kind": "kpolgen-repository-root", "bucket": "volsync-backups", "prefix": ""}
 
     current = cli("render", HOMELAB, "-o", out, "--check")
     assert current.code == 0, current.out

@@ -26,7 +26,9 @@ def test_json_for_a_protected_pvc(cli):
     assert info["retain"] == {"hourly": 24, "daily": 7}
     assert info["objects"] == {"secret": "data-volsync-restic", "replication_source": "data-backup",
                                "replication_destination": "data-restore"}
-    assert [d["decision"] for d in info["decisions"]] == ["restore", "fresh", "deny"]
+    # a 404 is fresh only with the repository-root marker in place
+    assert [d["decision"] for d in info["decisions"]] == ["restore", "fresh", "deny", "deny"]
+    assert "kpolgen-root.json" in info["decisions"][1]["answer"]
     assert info["protected"] and not info["assumed_label"]
 
 
@@ -79,7 +81,7 @@ def test_text_and_mermaid(cli):
     assert lines[0] == "flowchart TD"
     assert 'check{"GET http://rustfs.volsync-system.svc:9000/volsync-backups/apps/data/config"}' \
         in mermaid
-    assert sum("check -- " in line for line in lines) == 3
+    assert sum("check -- " in line for line in lines) == 4
     assert all(line.count('"') % 2 == 0 for line in lines)  # every label is closed
 
 

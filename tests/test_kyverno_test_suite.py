@@ -3,6 +3,8 @@ with the policies' own CEL (evaluated by tests/celeval.py) rather than restating
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import test_cel_semantics as sem
 import yaml
@@ -46,10 +48,12 @@ def test_suite_is_strictly_valid_and_complete(cli, tmp_path, config, sets):
 
 
 def test_cel_suite_covers_200_404_and_errors(cli, tmp_path):
-    _out, _folder, docs = suite(cli, tmp_path)
+    out, _folder, docs = suite(cli, tmp_path)
     test = docs["kyverno-test.yaml"][0]
     assert sorted(r["response"]["statusCode"] for r in test["apiCallResponses"]) == \
-        [200, 200, 403, 404, 503]
+        [200, 200, 200, 403, 404, 503]  # one 200 is the repository-root marker
+    marker = next(r for r in test["apiCallResponses"] if r["url"].endswith("/kpolgen-root.json"))
+    assert marker["response"]["body"] == json.loads((out / "kpolgen-root.json").read_text())
     outcomes = {(r["policy"], name.split("/")[1]): r["result"]
                 for r in test["results"] for name in r["resources"]}
     assert outcomes[("volsync-smart-restore", "restored")] == "pass"  # 200: patched
@@ -60,11 +64,20 @@ def test_cel_suite_covers_200_404_and_errors(cli, tmp_path):
     assert outcomes[("volsync-restore-guard", "unlabelled")] == "skip"
 
 
+def http_get_value(response):
+    """What Kyverno's http.Get returns for a mocked response: a JSON object body's fields
+    with statusCode added, anything else as {body, statusCode}."""
+    body = response.get("body")
+    if isinstance(body, dict):
+        return {**body, "statusCode": response["statusCode"]}
+    return {"body": body, "statusCode": response["statusCode"]}
+
+
 def test_expectations_agree_with_the_policies(cli, tmp_path):
     _out, _folder, docs = suite(cli, tmp_path)
     test = docs["kyverno-test.yaml"][0]
     pvcs = {d["metadata"]["name"]: d for d in docs["resources.yaml"]}
-    responses = {r["url"]: r["response"] for r in test["apiCallResponses"]}
+    responses = {r["url"]: http_get_value(r["response"]) for r in test["apiCallResponses"]}
     pols = sem.policies()
     request = {"namespace": "kpolgen-test", "operation": "CREATE"}
     guard = pols[sem.GUARD]

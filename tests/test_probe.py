@@ -129,19 +129,60 @@ def test_200_is_restore(cli, server):
     assert [s.path for s in server.seen] == [CONFIG_PATH]
 
 
-def test_404_is_fresh(probe, server):
+MARKER_PATH = "/volsync-backups/kpolgen-root.json"
+MARKER = json.dumps({"kind": "kpolgen-repository-root", "bucket": "volsync-backups",
+                     "prefix": ""}).encode()
+
+
+def test_404_is_fresh_when_the_root_marker_proves_the_bucket(probe, server):
+    server.routes[MARKER_PATH] = Route(200, MARKER, {"Content-Type": "application/json"})
     result, data = probe()
     assert result.code == 0
     assert data == {"decision": "fresh", "status": 404,
                     "url": f"{server.endpoint}{CONFIG_PATH}",
-                    "reason": "no repository at this path: the PVC starts empty"}
+                    "reason": "no repository at this path: the PVC starts empty",
+                    "marker": {"url": f"{server.endpoint}{MARKER_PATH}", "status": 200,
+                               "reason": "the repository-root marker names bucket "
+                                         "volsync-backups and prefix '': a 404 means no backup"}}
+    assert [s.path for s in server.seen] == [CONFIG_PATH, MARKER_PATH]  # the guard's two GETs
+
+
+@pytest.mark.parametrize(("route", "needle"), [
+    (Route(404, b"<Error><Code>NoSuchKey</Code></Error>"),
+     "the repository-root marker is missing (S3 error NoSuchKey): upload kpolgen-root.json"),
+    (Route(404, b"<Error><Code>NoSuchBucket</Code></Error>"),
+     "bucket 'volsync-backups' does not exist (S3 error NoSuchBucket)"),
+    (Route(200, json.dumps({"kind": "kpolgen-repository-root", "bucket": "other",
+                            "prefix": ""}).encode()),
+     "bucket 'other', prefix ''; expected"),
+    (Route(200, b"\x00not json"), "(no kpolgen marker; expected"),
+    (Route(403, b"<Error><Code>AccessDenied</Code></Error>"), "(S3 error AccessDenied)"),
+])
+def test_404_without_the_right_marker_is_denied(probe, server, route, needle):
+    server.routes[MARKER_PATH] = route
+    result, data = probe()
+    assert result.code == 1
+    assert (data["decision"], data["status"]) == ("deny", 404)
+    assert "the repository-root marker does not prove it" in data["reason"]
+    assert needle in data["marker"]["reason"]
+
+
+def test_a_missing_bucket_is_named_in_text_output(cli, server):
+    server.routes[CONFIG_PATH] = Route(404, b"<Error><Code>NoSuchBucket</Code></Error>")
+    server.routes[MARKER_PATH] = Route(404, b"<Error><Code>NoSuchBucket</Code></Error>")
+    result = cli("probe", HOMELAB, "-n", "apps", "--pvc", "data", "--endpoint", server.endpoint)
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0] == f"deny: HTTP 404 from GET {server.endpoint}{CONFIG_PATH}"
+    assert "NoSuchBucket" in lines[1]
+    assert lines[2] == f"  then HTTP 404 from GET {server.endpoint}{MARKER_PATH}"
 
 
 def test_json_has_exactly_the_documented_keys(probe, server):
     server.routes[CONFIG_PATH] = Route(200)
     _result, data = probe()
-    assert list(data) == ["decision", "status", "url", "reason"]
-    assert (data["decision"], data["status"]) == ("restore", 200)
+    assert list(data) == ["decision", "status", "url", "reason", "marker"]
+    assert (data["decision"], data["status"], data["marker"]) == ("restore", 200, None)
 
 
 def test_the_url_follows_namespace_and_pvc(probe, server):

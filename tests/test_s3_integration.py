@@ -32,6 +32,8 @@ if RESTIC is None:
 
 BUCKET = "volsync-backups"  # examples/homelab.yaml
 PRIVATE_BUCKET = "volsync-private"  # the same layout without the bucket policy
+UNMARKED_BUCKET = "volsync-unmarked"  # bucket policy and a repository, no root marker
+FOREIGN_BUCKET = "volsync-foreign"  # holds the marker rendered for another bucket
 KEYS = {"AWS_ACCESS_KEY_ID": "kpolgen-test", "AWS_SECRET_ACCESS_KEY": "kpolgen-test-secret",
         "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -124,18 +126,23 @@ def s3(tmp_path_factory, module_cli):
     moto = Moto(tmp)
     try:
         client = moto.client()
-        client.create_bucket(Bucket=BUCKET)
-        client.create_bucket(Bucket=PRIVATE_BUCKET)
-        rendered = tmp / "rendered"
-        result = module_cli("render", HOMELAB, "-o", rendered)
-        assert result.code == 0, result.err
-        policy = (rendered / "bucket-policy.json").read_text()
-        client.put_bucket_policy(Bucket=BUCKET, Policy=policy)
+        for bucket in (BUCKET, PRIVATE_BUCKET, UNMARKED_BUCKET, FOREIGN_BUCKET):
+            client.create_bucket(Bucket=bucket)
+        for bucket in (BUCKET, UNMARKED_BUCKET, FOREIGN_BUCKET):
+            # what `render -o` writes for this bucket: its policy, and the marker uploaded
+            rendered = tmp / f"rendered-{bucket}"
+            result = module_cli("render", HOMELAB, "-o", rendered, "--set", f"s3.bucket={bucket}")
+            assert result.code == 0, result.err
+            client.put_bucket_policy(Bucket=bucket,
+                                     Policy=(rendered / "bucket-policy.json").read_text())
+        marker = (tmp / f"rendered-{BUCKET}" / "kpolgen-root.json").read_bytes()
+        client.put_object(Bucket=BUCKET, Key="kpolgen-root.json", Body=marker)
+        client.put_object(Bucket=FOREIGN_BUCKET, Key="kpolgen-root.json", Body=marker)
 
         data = tmp / "pvc-data"
         data.mkdir()
         (data / "hello.txt").write_text("kpolgen integration test\n")
-        for bucket in (BUCKET, PRIVATE_BUCKET):
+        for bucket in (BUCKET, PRIVATE_BUCKET, UNMARKED_BUCKET):
             repo = repository_for(moto.endpoint, "apps", "data", f"s3.bucket={bucket}")
             restic(repo, tmp, "init")
             restic(repo, tmp, "backup", "--host", "test", str(data))
@@ -184,7 +191,7 @@ def test_an_existing_repository_is_restored(cli, s3):
     assert data == {"decision": "restore", "status": 200,
                     "url": f"{s3.endpoint}/{BUCKET}/apps/data/config",
                     "reason": "the repository's config object exists: Kyverno restores "
-                              "this PVC"}
+                              "this PVC", "marker": None}
 
 
 def test_a_pvc_without_a_repository_starts_fresh(cli, s3):
@@ -192,6 +199,34 @@ def test_a_pvc_without_a_repository_starts_fresh(cli, s3):
     assert result.code == 0, result.err
     assert (data["decision"], data["status"]) == ("fresh", 404)
     assert data["url"] == f"{s3.endpoint}/{BUCKET}/apps/other/config"
+    assert data["marker"]["url"] == f"{s3.endpoint}/{BUCKET}/kpolgen-root.json"
+    assert data["marker"]["status"] == 200
+
+
+def test_a_repository_is_restored_even_without_the_marker(cli, s3):
+    result, data = probe(cli, s3.endpoint, "data", f"s3.bucket={UNMARKED_BUCKET}")
+    assert (result.code, data["decision"], data["marker"]) == (0, "restore", None)
+
+
+@pytest.mark.parametrize(("bucket", "marker_status", "needle"), [
+    pytest.param(UNMARKED_BUCKET, 404, "marker is missing (S3 error NoSuchKey)", id="marker-absent"),
+    pytest.param(FOREIGN_BUCKET, 200, "bucket 'volsync-backups', prefix ''", id="marker-foreign"),
+    pytest.param("volsync-typo", 404, "does not exist (S3 error NoSuchBucket)", id="bucket-absent"),
+])
+def test_a_404_that_cannot_be_trusted_is_denied(cli, s3, bucket, marker_status, needle):
+    result, data = probe(cli, s3.endpoint, "other", f"s3.bucket={bucket}")
+    assert result.code == 1
+    assert (data["decision"], data["status"]) == ("deny", 404)
+    assert data["marker"]["url"] == f"{s3.endpoint}/{bucket}/kpolgen-root.json"
+    assert data["marker"]["status"] == marker_status
+    assert needle in data["marker"]["reason"]
+
+
+def test_the_marker_with_a_prefix(cli, s3):
+    """A marker at the bucket root does not prove a prefix: each repository root has its own."""
+    result, data = probe(cli, s3.endpoint, "other", "s3.prefix=k8s/prod")
+    assert (result.code, data["decision"]) == (1, "deny")
+    assert data["marker"]["url"] == f"{s3.endpoint}/{BUCKET}/k8s/prod/kpolgen-root.json"
 
 
 def test_without_the_bucket_policy_the_check_is_denied(cli, s3):
@@ -209,7 +244,7 @@ def test_the_bucket_policy_opens_config_objects_only(s3):
     import http.client
 
     keys = [o["Key"] for o in s3.client().list_objects_v2(Bucket=BUCKET)["Contents"]]
-    others = [k for k in keys if not k.endswith("/config")]
+    others = [k for k in keys if not k.endswith("/config") and k != "kpolgen-root.json"]
     assert others
     conn = http.client.HTTPConnection("127.0.0.1", s3.port, timeout=5)
     try:

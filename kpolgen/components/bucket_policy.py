@@ -1,4 +1,5 @@
-"""The S3 bucket policy that lets the unsigned existence check read ``config`` objects only."""
+"""The S3 bucket policy that lets the unsigned existence check read ``config`` objects and
+the repository-root marker, and nothing else."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def document(cfg: Config) -> dict[str, Any]:
             "Effect": "Allow",
             "Principal": {"AWS": ["*"]},
             "Action": ["s3:GetObject"],
-            "Resource": [naming.bucket_policy_resource(cfg)],
+            "Resource": naming.bucket_policy_resources(cfg),
         }],
     }
 

@@ -12,6 +12,7 @@ import base64
 from typing import Any
 
 from kpolgen import decision, naming, volsync_objects, yamlout
+from kpolgen.components import root_marker
 from kpolgen.plan import Plan
 from kpolgen.resources import POLICY_COMPONENTS
 
@@ -213,6 +214,10 @@ def _cel_checks(plan: Plan, test: dict[str, Any], pvcs: list[dict[str, Any]],
     test["apiCallResponses"] = [
         {"method": "GET", "url": naming.check_url(cfg).fill(NAMESPACE, p["metadata"]["name"]),
          "response": {"statusCode": status, "body": {}}} for p, status in statuses]
+    if plan.uses_root_marker:  # the guard proves a 404 with the repository-root marker
+        test["apiCallResponses"].append(
+            {"method": "GET", "url": naming.root_marker_url(cfg),
+             "response": {"statusCode": 200, "body": root_marker.body(cfg)}})
     denied = "fail" if cfg.restore.on_check_error == "deny" else "pass"
     return [
         _result("isValidatingPolicy", naming.POLICY_GUARD, [fresh, target]),

@@ -12,7 +12,7 @@ from typing import Any
 
 from kpolgen import cel_conditions as cond
 from kpolgen import decision, naming, templating, volsync_objects
-from kpolgen.components import bridge, rbac
+from kpolgen.components import bridge, rbac, root_marker
 from kpolgen.plan import Plan
 from kpolgen.quoting import CelExpr, CelStringExpr, cel_block, cel_literal, cel_string
 from kpolgen.resources import Resource
@@ -51,6 +51,21 @@ def _decision_message(plan: Plan) -> CelExpr:
         " + string(variables.check.statusCode) + ' (expected 200 or 404). The PVC is refused so"
         " it does not start empty over restorable data; it is admitted once S3 answers. To"
         f" start it empty on purpose, annotate it with ' + {cel_string(opt_out)}")
+
+
+def _root_message(plan: Plan) -> CelExpr:
+    cfg = plan.config
+    mismatch = f"does not name bucket {cfg.bucket} and prefix '{cfg.prefix}'"
+    fix = (": the bucket or prefix may be wrong, so the PVC is refused rather than started "
+           "empty over a backup kept elsewhere. If they are right, upload "
+           f"{naming.ROOT_MARKER} from `kpolgen render -o` to "
+           f"s3://{cfg.bucket}/{naming.root_marker_key(cfg)} once.")
+    return CelExpr(
+        "'kpolgen: no restic repository for PVC ' + request.namespace + '/' + "
+        "object.metadata.name + ' (' + variables.checkUrl + ' answered 404), and the "
+        f"repository-root marker ' + {cel_string(naming.root_marker_url(cfg))} + ' ' + "
+        f"(variables.root.statusCode == 200 ? {cel_string(mismatch)} : 'answered HTTP ' + "
+        f"string(variables.root.statusCode)) + {cel_string(fix)}")
 
 
 def _agreement_message(plan: Plan) -> CelExpr:
@@ -136,6 +151,11 @@ def restore_policies(plan: Plan) -> list[Resource]:
         validations += [
             _validation(f"{status} == {decision.FOUND} || {status} == {decision.NOT_FOUND}",
                         _decision_message(plan)),
+            # variables are lazy and a ternary evaluates one branch: the marker is fetched
+            # only when the check answered 404 (not when it failed, as `||` would)
+            _validation(f"{status} == {decision.NOT_FOUND} ? "
+                        f"({root_marker.cel_matches(cfg, 'variables.root')}) : true",
+                        _root_message(plan)),
             _validation(f"{status} != {decision.FOUND} || ({has_ref})", _agreement_message(plan)),
         ]
     if cfg.restore.mode == "always":
@@ -152,6 +172,7 @@ def restore_policies(plan: Plan) -> list[Resource]:
         match_constraints=_match_constraints(plan, ["CREATE"]),
         match_no_foreign_source=cond.no_foreign_source(cfg),
         uses_check=smart and deny_on_error,
+        root=CelExpr(f"http.Get({cel_string(naming.root_marker_url(cfg))})"),
         leftover=CelExpr(f"resource.Get({cel_string(volsync_objects.VOLSYNC_API)}, "
                          "'replicationdestinations', request.namespace, "
                          f"{naming.destination_name(cfg).cel()})"),
