@@ -3,6 +3,8 @@ for every example and for the variants the config allows."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import EXAMPLES, HOMELAB, render_docs
 from k8s_schemas import validate_manifest
@@ -79,6 +81,41 @@ def test_rbac_is_aggregated_and_narrow():
     assert all(set(rule["verbs"]) <= {"get", "list", "watch"} for rule in admission["rules"])
     granted = {r for rule in background["rules"] for r in rule["resources"]}
     assert granted == {"secrets", "replicationsources", "replicationdestinations"}
+
+
+def grants(role):
+    return {(group, resource, verb) for rule in role["rules"] for group in rule["apiGroups"]
+            for resource in rule["resources"] for verb in rule["verbs"]}
+
+
+@pytest.mark.parametrize("sets", [(), ("restore.mode=off",), ("restore.mode=always",)])
+def test_cel_rbac_is_exactly_what_the_policies_use(sets):
+    """Every permission is one the policies need, and every need is granted: resource.Get in
+    an admission-time policy -> the admission controller gets it; resource.Get in a
+    generating policy -> the background controller; every kind a generating policy creates ->
+    get/create/update, and with synchronize list/watch/delete (no patch: CEL generation PUTs)."""
+    import re
+
+    docs = render_docs(HOMELAB, *sets)
+    roles = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ClusterRole"}
+    plural = {"Secret": ("", "secrets"), "ReplicationSource": ("volsync.backube", "replicationsources"),
+              "ReplicationDestination": ("volsync.backube", "replicationdestinations")}
+    need = {"kpolgen:volsync-admission": set(), "kpolgen:volsync-background": set()}
+    for doc in docs:
+        if not doc["apiVersion"].startswith("policies.kyverno.io/"):
+            continue
+        who = ("kpolgen:volsync-background" if doc["kind"] == "GeneratingPolicy"
+               else "kpolgen:volsync-admission")
+        text = json.dumps(doc["spec"])
+        for api, resource in re.findall(r"resource\.Get\('([^']*)', '([^']*)'", text):
+            need[who].add((api.rpartition("/")[0], resource, "get"))
+        if doc["kind"] == "GeneratingPolicy":
+            sync = doc["spec"]["evaluation"]["synchronize"]["enabled"]
+            verbs = ["get", "create", "update"] + (["list", "watch", "delete"] if sync else [])
+            for kind in re.findall(r"'kind': (?:dyn\()?'(\w+)'", text):
+                need[who] |= {(*plural[kind], verb) for verb in verbs}
+    for name, wanted in need.items():
+        assert grants(roles[name]) == wanted, name
 
 
 def test_sync_waves_order_infrastructure_before_policies():
