@@ -108,7 +108,7 @@ def _choice(command: str, option: str, value: str, choices: list[str] | tuple[st
 
 def _plan(config: Path, sets: list[str] | None, engine: str | None) -> Plan:
     from kpolgen import compat
-    from kpolgen.plan import make_plan
+    from kpolgen.engines import make_plan
 
     cfg, doc = _load(config, sets, engine)
     where = doc.pos(("kyverno", "version"))

@@ -1,4 +1,7 @@
-"""The Plan: a validated config plus the engine decision and what the cluster must provide."""
+"""The Plan: a validated config plus the engine decision and what the cluster must provide.
+
+This module knows no engine (engines import it): ``kpolgen.engines.make_plan`` adds the
+engine's own checks to ``decide``."""
 
 from __future__ import annotations
 
@@ -87,12 +90,3 @@ def decide(cfg: Config) -> Plan:
         warnings.append("restore.onCheckError 'fresh': when S3 cannot be checked, PVCs start "
                         "empty even if a backup exists")
     return Plan(cfg, decision.engine, tuple(warnings))
-
-
-def make_plan(cfg: Config) -> Plan:
-    """A plan that every check passed: ready to render (raises compat.Refusal)."""
-    from kpolgen import engines
-
-    plan = decide(cfg)
-    engines.check(plan)
-    return plan

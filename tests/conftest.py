@@ -61,7 +61,7 @@ def installed():
 def render_docs(config: Path = HOMELAB, *sets: str) -> list[dict]:
     from kpolgen import render
     from kpolgen.config import load
-    from kpolgen.plan import make_plan
+    from kpolgen.engines import make_plan
 
     cfg, _doc, _warnings = load(config, list(sets))
     return [r.document for r in render.resources(make_plan(cfg))]

@@ -28,7 +28,7 @@ from kyverno_cel import check_document
 
 from kpolgen import render
 from kpolgen.config import load
-from kpolgen.plan import make_plan
+from kpolgen.engines import make_plan
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "homelab.yaml"
 BASE = "http://rustfs.volsync-system.svc:9000/volsync-backups/"

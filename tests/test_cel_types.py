@@ -21,7 +21,7 @@ from kyverno_cel import CelTypeError, Expression, check_document, expressions, t
 
 from kpolgen import render
 from kpolgen.config import load
-from kpolgen.plan import make_plan
+from kpolgen.engines import make_plan
 
 VARIANTS = [
     (),

@@ -39,3 +39,18 @@ def test_invalid_config_uses_jsonschema_for_the_explanation(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("bridge: {port: x}\n")
     assert "jsonschema" in imported("validate", str(config))
+
+
+def test_the_plan_knows_no_engine():
+    """plan <- engines, never plan -> engines: the Plan is data every engine reads; making a
+    plan with the engine's checks lives in kpolgen.engines.make_plan."""
+    import ast
+
+    from conftest import ROOT
+
+    tree = ast.parse((ROOT / "kpolgen" / "plan.py").read_text())
+    imported_names = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                      for alias in node.names]
+    imported_names += [f"{node.module}.{alias.name}" for node in ast.walk(tree)
+                       if isinstance(node, ast.ImportFrom) for alias in node.names]
+    assert imported_names and not [n for n in imported_names if "engines" in n]

@@ -10,6 +10,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from kpolgen.config.model import Config
     from kpolgen.plan import Plan
     from kpolgen.resources import Resource
 
@@ -30,3 +31,13 @@ def render(plan: Plan) -> list[Resource]:
     module = import_module(ENGINES[plan.engine])
     resources: list[Resource] = module.render(plan)
     return resources
+
+
+def make_plan(cfg: Config) -> Plan:
+    """A plan that every check passed, the engine's too: ready to render (raises
+    compat.Refusal)."""
+    from kpolgen.plan import decide
+
+    plan = decide(cfg)
+    check(plan)
+    return plan
