@@ -46,11 +46,12 @@ class Plan(NamedTuple):
                          f"bucket {cfg.bucket}: anonymous s3:GetObject on */config and the "
                          "root marker only")
         if self.uses_root_marker:
-            from kpolgen import naming
+            from kpolgen.components import root_marker
 
-            needs.append(f"the repository-root marker ({naming.ROOT_MARKER} from `render -o`) "
-                         f"uploaded once to s3://{cfg.bucket}/{naming.root_marker_key(cfg)}: "
-                         "until it is there, labelled PVCs without a backup are refused")
+            aws, mc = root_marker.upload_commands(cfg)
+            needs.append(f"the repository-root marker ({root_marker.FILENAME} from `render -o`) "
+                         f"uploaded once: `{aws}` (or `{mc}`); until it is there, labelled "
+                         "PVCs without a backup are refused")
         if self.engine == "clusterpolicy" and cfg.restore.mode == "smart":
             needs.append(f"the check endpoint {cfg.restore.check_url} (GET <url>/<namespace>/"
                          "<pvc> answers 200 with {\"exists\": true|false}, any other status "

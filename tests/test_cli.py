@@ -267,3 +267,12 @@ def test_stdout_is_never_half_written_on_error(cli, tmp_path: Path):
     config = tmp_path / "c.yaml"
     config.write_text("kyverno: {version: '1.16'}\n")
     assert cli("render", config).out == ""
+
+
+def test_the_header_says_how_to_upload_the_root_marker(cli):
+    out = cli("render", HOMELAB).out
+    assert "`aws s3 cp kpolgen-root.json s3://volsync-backups/kpolgen-root.json" in out
+    prefixed = cli("render", HOMELAB, "--set", "s3.prefix=k8s/prod").out
+    assert "s3://volsync-backups/k8s/prod/kpolgen-root.json" in prefixed
+    fresh = cli("render", HOMELAB, "--set", "restore.onCheckError=fresh").out
+    assert "kpolgen-root.json" not in fresh  # a 404 is not proven in that mode
