@@ -46,6 +46,23 @@ def has_tier(cfg: Config, tier_expr: str) -> CelExpr:
     return CelExpr(f"{tier_expr} in {cel_list(cfg.tier_names())}")
 
 
+def generated_by(policy: str, obj: str = "oldObject") -> CelExpr:
+    """``obj`` carries the label Kyverno puts on what ``policy``'s generate rules made."""
+    key = cel_string(naming.KYVERNO_POLICY_LABEL)
+    return CelExpr(f"has({obj}.metadata.labels) && {key} in {obj}.metadata.labels && "
+                   f"{obj}.metadata.labels[{key}] == {cel_string(policy)}")
+
+
+def own_delete_or(cfg: Config, policy: str, condition: CelExpr) -> CelExpr:
+    """For legacy policies with generate rules, whose webhooks Kyverno registers for DELETE
+    of the trigger and of every generated kind: a DELETE reaches Kyverno only for a labelled
+    PVC (synchronize cleans up after it) or an object ``policy`` generated (Kyverno makes it
+    again), so that no other PVC, Secret or VolSync object waits on Kyverno to be deleted.
+    Other requests reach it when ``condition`` holds (``object`` is null only on DELETE)."""
+    return CelExpr(f"request.operation == 'DELETE' ? ({labelled(cfg, 'oldObject')}) || "
+                   f"({generated_by(policy)}) : ({condition})")
+
+
 def namespace_allowed(cfg: Config) -> CelExpr:
     return CelExpr(f"!(request.namespace in {cel_list(cfg.excluded_namespaces)})")
 

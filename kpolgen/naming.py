@@ -29,6 +29,14 @@ POLICY_RESTORE = "volsync-smart-restore"
 POLICY_GUARD = "volsync-restore-guard"
 POLICY_RESTORE_OBJECT = "volsync-restore-destination"
 POLICY_BACKUP = "generate-volsync-backup"
+TIER_TABLE = "kpolgen-backup-tiers"  # ConfigMap: tier -> schedule and retention (legacy)
+ROLE_TIER_TABLE = "kpolgen:backup-tiers-reader"
+# Kyverno labels every object a generate rule made with the policy's name
+KYVERNO_POLICY_LABEL = "generate.kyverno.io/policy-name"
+# What the legacy policy sends to the JSON check endpoint: a non-empty Authorization header
+# stops Kyverno adding its service-account token; the endpoint must ignore it. probe sends
+# the same.
+CHECK_ENDPOINT_HEADERS = {"Authorization": "kpolgen-no-token"}
 CLUSTERROLE_BACKGROUND = "kpolgen:volsync-background"
 CLUSTERROLE_ADMISSION = "kpolgen:volsync-admission"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 # Output order of components, in the stream and in the -o tree.
-COMPONENT_ORDER = ("bridge", "rbac", "restore-policy", "restore-guard", "restore-destination",
-                   "backup-policy")
-POLICY_COMPONENTS = COMPONENT_ORDER[2:]  # the files that hold Kyverno policies
+POLICY_COMPONENTS = ("restore-policy", "restore-guard", "restore-destination",
+                     "backup-policy")  # the files that hold Kyverno policies
+COMPONENT_ORDER = ("bridge", "rbac", "tier-table", *POLICY_COMPONENTS)
 
 
 class Resource(NamedTuple):

@@ -2,7 +2,9 @@
 
 ``substitute`` replaces ``{{ jmespath }}`` (innermost first, as Kyverno resolves nested
 variables); a string that is exactly one variable takes the value's type. Kyverno's own
-JMESPath functions that the policies use (lookup, base64_encode) are provided.
+JMESPath functions that the policies use (lookup, base64_encode, parse_json) are provided.
+``Deferred`` models Kyverno's deferred context loading: an entry is loaded (an API call made)
+when the text of an expression being evaluated names it, whatever the expression's value.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ class KyvernoFunctions(functions.Functions):
     def _func_base64_encode(self, text: str) -> str:
         return base64.b64encode(text.encode()).decode()
 
+    @functions.signature({"types": ["string"]})
+    def _func_parse_json(self, text: str) -> Any:
+        return json.loads(text)
+
 
 OPTIONS = jmespath.Options(custom_functions=KyvernoFunctions())
 
@@ -49,7 +55,27 @@ def expressions(value: Any) -> list[str]:
     return found
 
 
+class Deferred(dict):
+    """A context whose ``loaders`` (name -> value) are loaded the way Kyverno's deferred
+    loader does (pkg/engine/context/deferred.go): when an expression's text names them.
+    ``loaded`` lists what was loaded, in order."""
+
+    def __init__(self, base: dict[str, Any], **loaders: Any) -> None:
+        super().__init__(base)
+        self.loaders = loaders
+        self.loaded: list[str] = []
+
+    def load_for(self, expression: str) -> None:
+        for name, value in self.loaders.items():
+            if name not in self.loaded and re.search(
+                    rf"(?:\A|\s|[^.0-9A-Za-z]){re.escape(name)}\b", expression):
+                self.loaded.append(name)
+                self[name] = value
+
+
 def search(expression: str, context: dict[str, Any]) -> Any:
+    if isinstance(context, Deferred):
+        context.load_for(expression)
     return jmespath.search(expression.strip(), context, options=OPTIONS)
 
 
@@ -91,9 +117,11 @@ def _condition(cond: dict[str, Any], context: dict[str, Any]) -> bool:
 
 
 def conditions_pass(block: dict[str, Any] | None, context: dict[str, Any]) -> bool:
-    """Kyverno's any/all blocks: every `all` holds and (if present) some `any` holds."""
+    """Kyverno's any/all blocks (pkg/engine/variables/evaluate.go): `any` first, stopping at
+    the first true, then `all` (whatever `any` gave), stopping at the first false; both must
+    hold."""
     if not block:
         return True
-    all_ok = all(_condition(c, context) for c in block.get("all", []))
     any_ok = not block.get("any") or any(_condition(c, context) for c in block["any"])
-    return all_ok and any_ok
+    all_ok = all(_condition(c, context) for c in block.get("all", []))
+    return any_ok and all_ok

@@ -11,7 +11,9 @@ import pytest
 import yaml
 from conftest import HOMELAB, ROOT, render_docs
 from k8s_schemas import validate_manifest
-from kyverno_vars import conditions_pass, expressions, substitute
+from kyverno_vars import Deferred, conditions_pass, expressions, substitute
+
+from kpolgen import decision
 
 LEGACY = ROOT / "examples" / "legacy-kyverno-1.16.yaml"
 ALWAYS_116 = ("kyverno.version=1.16", "restore.mode=always")
@@ -55,7 +57,8 @@ def test_always_mode_renders_two_valid_cluster_policies(cli, sets):
     docs = [d for d in yaml.safe_load_all(result.out) if d]
     assert sorted(d["kind"] for d in docs) == sorted(
         ["Service", "Endpoints", "ClusterRole", "ClusterRole", "ClusterRoleBinding",
-         "ClusterRoleBinding", "ClusterPolicy", "ClusterPolicy"])
+         "ClusterRoleBinding", "Role", "RoleBinding", "ConfigMap", "ClusterPolicy",
+         "ClusterPolicy"])
     for doc in docs:
         assert validate_manifest(doc) == [], doc["metadata"]["name"]
     by_name = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ClusterPolicy"}
@@ -67,7 +70,8 @@ def test_always_mode_renders_two_valid_cluster_policies(cli, sets):
         assert "operations" not in r["match"]["any"][0]["resources"]  # existing PVCs match
         assert r["generate"]["generateExisting"] is True
         assert r["generate"]["synchronize"] is True
-    assert backup["spec"]["mutateExistingOnPolicyUpdate"] is False
+    for policy in (restore, backup):  # deprecated, and does nothing here (review Q6)
+        assert "mutateExistingOnPolicyUpdate" not in policy["spec"]
     if sets != ALWAYS_116:
         assert "deprecated" in result.err
 
@@ -173,21 +177,48 @@ def test_check_endpoint_disagreement_is_refused():
 
 def test_check_call_shape_and_budget(cli):
     restore = policies(LEGACY)["volsync-smart-restore"]
-    calls = [c for r in restore["spec"]["rules"] for c in r.get("context", [])]
-    assert len(calls) == 3  # mutate once, validate twice
+    calls = [c for r in restore["spec"]["rules"] for c in r.get("context", [])
+             if "generate" not in r]
+    assert len(calls) == 3  # mutate once, validate twice (generate runs after the answer)
+    backup = policies(LEGACY)["generate-volsync-backup"]
+    calls += [c for r in restore["spec"]["rules"] + backup["spec"]["rules"]
+              for c in r.get("context", []) if "generate" in r and "service" in c.get("apiCall", {})]
+    assert len(calls) == 6  # the destination, the Secret and the ReplicationSource
     for call in calls:
         api = call["apiCall"]
         assert api["service"]["url"] == (
             CHECK_URL + "/{{ request.namespace }}/{{ request.object.metadata.name }}")
         assert api["service"]["headers"][0]["key"] == "Authorization"
         assert api["service"]["headers"][0]["value"]  # non-empty: no Kyverno token is added
-        assert api["default"] == "unknown" and api["jmesPath"] == "exists"
+        assert api["default"] == "unknown"
+        assert api["jmesPath"] == decision.CHECK_ANSWER_JMESPATH
     result = cli("render", LEGACY, "--set", "restore.check.timeoutSeconds=5")
     assert result.code == 2 and "webhookTimeoutSeconds" in result.err
 
 
-def test_generated_objects_are_valid_volsync_objects():
-    docs = policies(HOMELAB, *ALWAYS_116)
+def load_context(rule_doc, ctx, config_maps):
+    """A generate rule's variable and configMap context entries, as Kyverno loads them."""
+    for entry in rule_doc.get("context", []):
+        if "variable" in entry:
+            variable = entry["variable"]
+            ctx[entry["name"]] = variable.get("value") if "value" in variable else \
+                substitute("{{ " + variable["jmesPath"] + " }}", ctx)
+        elif "configMap" in entry:
+            ref = entry["configMap"]
+            ctx[entry["name"]] = config_maps[(ref["namespace"], ref["name"])]
+    return ctx
+
+
+def config_maps(*args):
+    return {(d["metadata"]["namespace"], d["metadata"]["name"]): d
+            for d in render_docs(*args) if d["kind"] == "ConfigMap"}
+
+
+@pytest.mark.parametrize("version", ["1.10", "1.16"])
+def test_generated_objects_are_valid_volsync_objects(version):
+    sets = (f"kyverno.version={version}", "restore.mode=always")
+    docs = policies(HOMELAB, *sets)
+    maps = config_maps(HOMELAB, *sets)
     obj = pvc()
     obj["spec"]["dataSourceRef"] = OURS
     creds = {"RESTIC_PASSWORD": "cHc=", "AWS_ACCESS_KEY_ID": "aWQ=",
@@ -197,12 +228,7 @@ def test_generated_objects_are_valid_volsync_objects():
         for r in policy["spec"]["rules"]:
             if "generate" not in r:
                 continue
-            ctx = context(obj, credentials=creds)
-            for entry in r.get("context", []):
-                if "variable" in entry:
-                    variable = entry["variable"]
-                    ctx[entry["name"]] = variable.get("value") if "value" in variable else \
-                        substitute("{{ " + variable["jmesPath"] + " }}", ctx)
+            ctx = load_context(r, context(obj, credentials=creds), maps)
             assert conditions_pass(r["preconditions"], ctx)
             gen = r["generate"]
             doc = {"apiVersion": gen["apiVersion"], "kind": gen["kind"],
@@ -246,4 +272,147 @@ def test_legacy_tree_has_no_bucket_policy(cli, tmp_path):
     assert cli("render", LEGACY, "-o", tmp_path).code == 0
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [".kpolgen-files", "backup-policy.yaml", "bridge.yaml",
-                     "kustomization.yaml", "kyverno-test", "rbac.yaml", "restore-policy.yaml"]
+                     "kustomization.yaml", "kyverno-test", "rbac.yaml", "restore-policy.yaml",
+                     "tier-table.yaml"]
+    kustomization = yaml.safe_load((tmp_path / "kustomization.yaml").read_text())
+    assert "tier-table.yaml" in kustomization["resources"]
+
+
+# --- a PVC the restore policy refuses gets nothing generated (review finding A) -------------
+
+OPT_OUT = {"kpolgen.io/skip-restore": "true"}
+
+
+def generating_rules(config, *sets):
+    return [(p["metadata"]["name"], r) for p in policies(config, *sets).values()
+            for r in p["spec"]["rules"] if "generate" in r]
+
+
+def generated(config, sets, obj, operation="CREATE", **loaders):
+    """The generate rules whose preconditions pass for ``obj`` (check answers deferred)."""
+    passed = []
+    for _policy, r in generating_rules(config, *sets):
+        ctx = Deferred(context(obj, operation), **loaders)
+        if conditions_pass(r["preconditions"], ctx):
+            passed.append(r["name"])
+    return passed
+
+
+def refused_cases():
+    opted = pvc()
+    opted["metadata"]["annotations"] = dict(OPT_OUT)
+    return [
+        # an opt-out without a reason: the mutate rule used to restore it, then it was denied
+        ("opt-out-no-reason", LEGACY, (), opted, True),
+        ("opt-out-no-reason-fresh", LEGACY, (), opted, False),
+        ("opt-out-no-reason-unknown", LEGACY, (), opted, "unknown"),
+        ("opt-out-no-reason-always", HOMELAB, ALWAYS_116, opted, None),
+        # the endpoint cannot tell, and the PVC already points at its ReplicationDestination
+        ("cannot-tell-preset-ref", LEGACY, (), pvc(dataSourceRef=OURS), "unknown"),
+        ("cannot-tell", LEGACY, (), pvc(), "unknown"),
+        ("endpoint-error", LEGACY, (), pvc(dataSourceRef=OURS), "error: S3 down"),
+    ]
+
+
+@pytest.mark.parametrize(("config", "sets", "obj", "answer"),
+                         [c[1:] for c in refused_cases()], ids=[c[0] for c in refused_cases()])
+def test_a_refused_pvc_gets_no_generated_objects(config, sets, obj, answer):
+    restore = policies(config, *sets)["volsync-smart-restore"]
+    admitted, mutated, messages = admit(restore, obj, check_answer=answer)
+    assert not admitted, "the case must be one the validate rules refuse"
+    loaders = {} if answer is None else {"backupState": answer}
+    assert generated(config, sets, mutated, **loaders) == [], messages
+
+
+@pytest.mark.parametrize(("config", "sets", "obj", "answer", "expected"), [
+    (LEGACY, (), pvc(), True, ["create-replication-destination", "restic-secret",
+                               "replication-source"]),
+    (LEGACY, (), pvc(), False, ["restic-secret", "replication-source"]),
+    (HOMELAB, ALWAYS_116, pvc(), None, ["create-replication-destination", "restic-secret",
+                                        "replication-source"]),
+], ids=["restored", "fresh", "always"])
+def test_an_admitted_pvc_gets_its_objects(config, sets, obj, answer, expected):
+    restore = policies(config, *sets)["volsync-smart-restore"]
+    admitted, mutated, messages = admit(restore, obj, check_answer=answer)
+    assert admitted, messages
+    loaders = {} if answer is None else {"backupState": answer}
+    assert generated(config, sets, mutated, **loaders) == expected
+
+
+def test_an_opted_out_pvc_with_a_reason_is_backed_up_not_restored():
+    obj = pvc()
+    obj["metadata"]["annotations"] = {**OPT_OUT, "kpolgen.io/skip-restore-reason": "wipe"}
+    restore = policies(LEGACY)["volsync-smart-restore"]
+    admitted, mutated, _ = admit(restore, obj, check_answer=True)
+    assert admitted and "dataSourceRef" not in mutated["spec"]
+    assert generated(LEGACY, (), mutated, backupState=True) == ["restic-secret",
+                                                               "replication-source"]
+
+
+@pytest.mark.parametrize("sets", [(), ("kyverno.version=1.12",)], ids=["1.16", "1.12"])
+def test_background_runs_never_ask_the_check_endpoint(sets):
+    """generateExisting and the hourly re-sync run with an empty operation: every generate
+    rule passes for a restored PVC without loading the check answer."""
+    obj = pvc(dataSourceRef=OURS)
+    for policy, r in generating_rules(LEGACY, *sets):
+        ctx = Deferred({"request": {"operation": "", "namespace": "apps", "object": obj}},
+                       backupState="unknown")
+        assert conditions_pass(r["preconditions"], ctx), (policy, r["name"])
+        assert ctx.loaded == [], (policy, r["name"])
+
+
+# --- the restore object heals itself (review finding E) -------------------------------------
+
+@pytest.mark.parametrize(("version", "rule_level"), [("1.16", True), ("1.12", False)])
+def test_restore_object_rule_generates_for_existing_pvcs(version, rule_level):
+    restore = policies(LEGACY, f"kyverno.version={version}")["volsync-smart-restore"]
+    gen = rule(restore, "create-replication-destination")["generate"]
+    if rule_level:  # rule-level generateExisting from Kyverno 1.13
+        assert gen["generateExisting"] is True and "generateExisting" not in restore["spec"]
+    else:
+        assert restore["spec"]["generateExisting"] is True and "generateExisting" not in gen
+
+
+# --- the tier table is data, not a frozen rule context (review finding C) -------------------
+
+def test_a_schedule_change_touches_only_the_tier_table():
+    before = render_docs(HOMELAB, *ALWAYS_116)
+    after = render_docs(HOMELAB, *ALWAYS_116, "backup.tiers.hourly.schedule=15 * * * *")
+    changed = [d["kind"] for d, e in zip(before, after, strict=True) if d != e]
+    assert changed == ["ConfigMap"]
+    source = next(r for _p, r in generating_rules(HOMELAB, *ALWAYS_116)
+                  if r["name"] == "replication-source")
+    assert {"name": "tiers", "configMap": {"name": "kpolgen-backup-tiers",
+                                           "namespace": "volsync-system"}} in source["context"]
+
+
+def test_the_tier_table_can_be_read_by_the_background_controller_only():
+    docs = render_docs(HOMELAB, *ALWAYS_116)
+    role = next(d for d in docs if d["kind"] == "Role")
+    binding = next(d for d in docs if d["kind"] == "RoleBinding")
+    table = next(d for d in docs if d["kind"] == "ConfigMap")
+    assert role["metadata"]["namespace"] == table["metadata"]["namespace"]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"],
+                              "resourceNames": [table["metadata"]["name"]], "verbs": ["get"]}]
+    assert binding["subjects"] == [{"kind": "ServiceAccount",
+                                    "name": "kyverno-background-controller",
+                                    "namespace": "kyverno"}]
+    assert not any(d["kind"] in ("ConfigMap", "Role") for d in render_docs(HOMELAB))  # CEL
+
+
+# --- the JSON check endpoint's error field (review 5, issue 8) ------------------------------
+
+BODIES = [{"exists": True}, {"exists": False}, {"exists": False, "error": "S3 down"},
+          {"exists": True, "error": "stale"}, {"error": None}, {"exists": "true"}, {},
+          [True], "yes", None, 1, {"exists": None}, {"error": {"code": 503}}]
+
+
+@pytest.mark.parametrize("body", BODIES, ids=[json.dumps(b) for b in BODIES])
+def test_policy_reads_an_answer_as_the_decision_module_does(body):
+    state = jmespath.search(decision.CHECK_ANSWER_JMESPATH, body)
+    assert state == decision.check_answer_state(body)
+    restore = policies(LEGACY)["volsync-smart-restore"]
+    admitted, obj, _ = admit(restore, pvc(), check_answer=state)
+    expected = decision.for_check_answer(200, body)
+    assert admitted is (expected != decision.DENY)
+    assert ("dataSourceRef" in obj["spec"]) is (expected == decision.RESTORE)

@@ -149,8 +149,8 @@ def test_stale_output_only_checks_kpolgen_output_folders(cli, tmp_path):
 
 @pytest.mark.parametrize(("rule_id", "file", "old", "new"), [
     ("KP006", "restore-policy.yaml", "copyMethod: Snapshot", "copyMethod: Direct"),
-    ("KP007", "backup-policy.yaml", '              retain: "{{ lookup(tiers, tier).retain }}"\n',
-     ""),
+    ("KP007", "backup-policy.yaml",
+     '              retain: "{{ parse_json(lookup(tiers.data, tier)).retain }}"\n', ""),
 ])
 def test_object_rules_read_legacy_policies_too(cli, tmp_path, rule_id, file, old, new):
     """The same rules read the objects a ClusterPolicy's generate rules build."""

@@ -102,3 +102,42 @@ def test_legacy_destination_rule_sees_every_operation():
                 if r["name"] == "create-replication-destination")
     assert "operations" not in rule["match"]["any"][0]["resources"]
     assert rule["generate"]["synchronize"] is True
+
+
+def obj(kind, labels=None):
+    return {"kind": kind, "metadata": {"name": "x", "namespace": "apps", "labels": labels or {}}}
+
+
+@pytest.mark.parametrize(("config", "sets"), [v for v in VARIANTS
+                                              if v[0] == LEGACY or "kyverno.engine" in str(v)])
+def test_legacy_deletes_reach_kyverno_only_for_its_own_objects(config, sets):
+    """Kyverno registers the legacy policies for DELETE of PVCs and of every generated kind,
+    with failurePolicy Fail: any other delete must not wait on Kyverno being up."""
+    legacy = [d for d in policies(config, sets) if d["kind"] == "ClusterPolicy"]
+    assert {d["metadata"]["name"] for d in legacy} == {"volsync-smart-restore",
+                                                       "generate-volsync-backup"}
+    for doc in legacy:
+        name = doc["metadata"]["name"]
+        mine = {"generate.kyverno.io/policy-name": name, "app.kubernetes.io/part-of": "kpolgen"}
+        theirs = {"generate.kyverno.io/policy-name": "someone-else"}
+        for kind in ("PersistentVolumeClaim", "Secret", "ReplicationSource",
+                     "ReplicationDestination"):
+            assert not passes(doc, "DELETE", None, obj(kind)), (name, kind)
+            assert not passes(doc, "DELETE", None, obj(kind, theirs)), (name, kind)
+        generated = ("ReplicationDestination",) if name == "volsync-smart-restore" else (
+            "Secret", "ReplicationSource")
+        for kind in generated:  # Kyverno re-creates what its policy generated
+            assert passes(doc, "DELETE", None, obj(kind, mine)), (name, kind)
+        # the trigger: synchronize removes what the labelled PVC had
+        assert passes(doc, "DELETE", None, pvc({"backup": "hourly"})), name
+        assert not passes(doc, "DELETE", None, pvc({"backup": "weekly"})), name
+
+
+@pytest.mark.parametrize(("config", "sets"), [(LEGACY, ())])
+def test_legacy_conditions_pass_in_background_runs(config, sets):
+    """Kyverno also evaluates matchConditions for generateExisting and the re-sync, with an
+    empty operation and an oldObject without metadata (review Q1)."""
+    for doc in policies(config, sets):
+        if doc["kind"] == "ClusterPolicy":
+            assert passes(doc, "", pvc({"backup": "hourly"}), {}), doc["metadata"]["name"]
+            assert not passes(doc, "", pvc(), {}), doc["metadata"]["name"]

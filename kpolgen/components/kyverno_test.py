@@ -12,7 +12,7 @@ import base64
 from typing import Any
 
 from kpolgen import decision, naming, volsync_objects, yamlout
-from kpolgen.components import root_marker
+from kpolgen.components import root_marker, tier_table
 from kpolgen.plan import Plan
 from kpolgen.resources import POLICY_COMPONENTS
 
@@ -169,9 +169,10 @@ def files(plan: Plan, component_files: dict[str, str]) -> dict[str, str]:
             results.append(_result(None, naming.POLICY_RESTORE, [target],
                                    generated="generated-restore.yaml",
                                    rule="create-replication-destination"))
-            values, checks = _legacy_values(plan, test, pvcs, fresh, restored)
-            out.update(values)
-            results += checks
+            results += _legacy_checks(plan, pvcs, fresh, restored, target)
+    if plan.engine != "cel":
+        out["values.yaml"] = _stream([_legacy_values(plan, pvcs, fresh)])
+        test["variables"] = "values.yaml"
     out["resources.yaml"] = _stream(pvcs)
     test["results"] = results
     out["kyverno-test.yaml"] = _stream([test], "Run: kyverno test " + DIRECTORY)
@@ -228,25 +229,38 @@ def _cel_checks(plan: Plan, test: dict[str, Any], pvcs: list[dict[str, Any]],
     ]
 
 
-def _legacy_values(plan: Plan, test: dict[str, Any], pvcs: list[dict[str, Any]],
-                   fresh: dict[str, Any], restored: dict[str, Any]
-                   ) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    """The legacy CLI cannot mock a service call in a way `default` sees: the check's
-    result is given as a per-resource value instead."""
+def _legacy_checks(plan: Plan, pvcs: list[dict[str, Any]], fresh: dict[str, Any],
+                   restored: dict[str, Any], target: dict[str, Any]) -> list[dict[str, Any]]:
+    """The check endpoint's answers for smart mode (given as values by _legacy_values)."""
     if plan.config.restore.mode != "smart":
-        return {}, []
+        return []
     unknown = _pvc(plan, "unreachable")
     pvcs.append(unknown)
-    values = {"apiVersion": CLI_API, "kind": "Values", "metadata": {"name": "kpolgen-volsync"},
-              "policies": [{"name": naming.POLICY_RESTORE, "resources": [
-                  {"name": restored["metadata"]["name"], "values": {"backupState": True}},
-                  {"name": fresh["metadata"]["name"], "values": {"backupState": False}},
-                  {"name": unknown["metadata"]["name"], "values": {"backupState": "unknown"}},
-              ]}]}
-    test["variables"] = "values.yaml"
-    checks = [
+    return [
         _result(None, naming.POLICY_RESTORE, [fresh], rule="refuse-unknown-backup-state"),
         _result(None, naming.POLICY_RESTORE, [unknown], outcome="fail",
                 rule="refuse-unknown-backup-state"),
     ]
-    return {"values.yaml": _stream([values])}, checks
+
+
+def _legacy_values(plan: Plan, pvcs: list[dict[str, Any]], fresh: dict[str, Any]
+                   ) -> dict[str, Any]:
+    """The legacy CLI cannot mock a service call in a way `default` sees, nor read a
+    ConfigMap without a cluster: the check's answers and the tier table are given as
+    per-resource values instead."""
+    answers = {"restored": True, "restore-target": True, "fresh": False,
+               "unreachable": decision.UNKNOWN_ANSWER}
+    smart = plan.config.restore.mode == "smart"
+    tiers = {"data": tier_table.data(plan.config)}
+    policies = []
+    if smart:
+        names = [p["metadata"]["name"] for p in pvcs if p["metadata"]["name"] in answers]
+        policies.append({"name": naming.POLICY_RESTORE, "resources": [
+            {"name": name, "values": {"backupState": answers[name]}} for name in names]})
+    backup_values: dict[str, Any] = {"tiers": tiers}
+    if smart:
+        backup_values["backupState"] = answers["fresh"]
+    policies.append({"name": naming.POLICY_BACKUP, "resources": [
+        {"name": fresh["metadata"]["name"], "values": backup_values}]})
+    return {"apiVersion": CLI_API, "kind": "Values", "metadata": {"name": "kpolgen-volsync"},
+            "policies": policies}

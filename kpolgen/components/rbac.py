@@ -61,4 +61,10 @@ def render(plan: Plan) -> list[Resource]:
         background_rules=background_rules(plan),
         admission_rules=admission_rules(plan),
     )
+    if plan.engine == "clusterpolicy":  # the backup policy's tier table (tier_table.py)
+        docs += templating.render(
+            "rbac/tier-table-reader.yaml.j2", role=naming.ROLE_TIER_TABLE,
+            namespace=cfg.credentials.namespace, configmap=naming.TIER_TABLE, labels=base,
+            annotations=naming.sync_wave(cfg, cfg.argocd.infrastructure_wave),
+            background_sa=cfg.kyverno.background_sa, kyverno_namespace=cfg.kyverno.namespace)
     return [Resource("rbac", doc) for doc in docs]

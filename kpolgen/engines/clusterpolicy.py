@@ -10,21 +10,21 @@ a JSON check endpoint; ``always`` makes no call at admission.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from kpolgen import cel_conditions as cond
-from kpolgen import compat, naming, templating, volsync_objects
-from kpolgen.components import bridge, rbac
+from kpolgen import compat, decision, naming, templating, volsync_objects
+from kpolgen.components import bridge, rbac, tier_table
 from kpolgen.plan import Plan
-from kpolgen.quoting import jmespath_identifier, jmespath_string
+from kpolgen.quoting import jmespath_identifier, jmespath_json, jmespath_string
 from kpolgen.resources import Resource
 
 CHECK_VARIABLE = "backupState"
-UNKNOWN = "unknown"
 # The validating webhook asks the check endpoint twice (state check and cross-check), the
-# mutating webhook once: the budget is set by the larger.
+# mutating webhook once: the budget is set by the larger. (Generate rules ask too, but
+# Kyverno runs them after answering the webhook.)
 CHECK_CALLS_PER_WEBHOOK = 2
-NO_TOKEN = "kpolgen-no-token"  # any non-empty Authorization stops Kyverno adding its token
 
 
 class Features(NamedTuple):
@@ -42,19 +42,68 @@ class Features(NamedTuple):
         return cls(minor >= 13, minor >= 12, minor >= 13, minor >= 13, minor >= 12, minor >= 11)
 
 
-# generateExisting evaluates with an empty operation; DELETE must fail the precondition so
-# that synchronize removes what the PVC had.
-_ALIVE = {"key": "{{ request.operation || 'BACKGROUND' }}", "operator": "NotEquals",
-          "value": "DELETE"}
-
-
-# a claim bound to a named PersistentVolume cannot be filled by the volume populator
-_NOT_PRE_BOUND = {"key": "{{ request.object.spec.volumeName || '' }}", "operator": "Equals",
-                  "value": ""}
-
-
 def var(expression: str) -> str:
     return f"{{{{ {expression} }}}}"
+
+
+class Cond(NamedTuple):
+    """One Kyverno condition on a JMESPath ``key``. It renders as a precondition or deny
+    condition, and as a JMESPath boolean, so that another rule can exclude exactly the
+    requests a validate rule denies (one source for both)."""
+
+    key: str  # JMESPath, without {{ }}
+    operator: str  # Equals | NotEquals | AnyNotIn
+    value: Any  # as Kyverno reads it (may hold {{ }} variables)
+    value_expr: str | None = None  # the value as JMESPath, when it holds variables
+
+    def kyverno(self) -> dict[str, Any]:
+        return {"key": var(self.key), "operator": self.operator, "value": self.value}
+
+    def jmespath(self) -> str:
+        right = self.value_expr or jmespath_json(self.value)
+        if self.operator == "Equals":
+            return f"({self.key}) == {right}"
+        if self.operator == "NotEquals":
+            return f"({self.key}) != {right}"
+        if self.operator == "AnyNotIn":  # a scalar key
+            return f"!contains({right}, {self.key})"
+        raise ValueError(f"no JMESPath form for operator {self.operator}")
+
+
+class DenyCase(NamedTuple):
+    """A validate rule's refusal: every ``when`` (its preconditions) and any ``deny``."""
+
+    rule: str
+    when: tuple[Cond, ...]
+    deny: tuple[Cond, ...]
+
+    def preconditions(self) -> dict[str, Any]:
+        return {"all": [c.kyverno() for c in self.when]}
+
+    def conditions(self) -> dict[str, Any]:
+        return {"any": [c.kyverno() for c in self.deny]}
+
+    def jmespath(self) -> str:
+        return " && ".join([*(c.jmespath() for c in self.when),
+                            "(" + " || ".join(c.jmespath() for c in self.deny) + ")"])
+
+
+def _spared(cases: Iterable[DenyCase]) -> list[dict[str, Any]]:
+    """An ``any`` block: the request is not a CREATE (the validate rules match CREATE only;
+    generateExisting and the hourly re-sync run with an empty operation and so never ask the
+    check endpoint: Kyverno evaluates ``any`` first and stops at the first true), or none of
+    ``cases`` refuses it. Without it, generate starts before the deny and a refused PVC
+    still gets its objects (Kyverno issue #770)."""
+    refused = " || ".join(f"({case.jmespath()})" for case in cases)
+    return [{"key": var("request.operation || ''"), "operator": "NotEquals", "value": "CREATE"},
+            {"key": var(f"!({refused})"), "operator": "Equals", "value": True}]
+
+
+# generateExisting evaluates with an empty operation; DELETE must fail the precondition so
+# that synchronize removes what the PVC had.
+_ALIVE = Cond("request.operation || 'BACKGROUND'", "NotEquals", "DELETE")
+# a claim bound to a named PersistentVolume cannot be filled by the volume populator
+_NOT_PRE_BOUND = Cond("request.object.spec.volumeName || ''", "Equals", "")
 
 
 def _annotation(name: str) -> str:
@@ -93,9 +142,10 @@ class LegacyDialect:
         return var("request.object.spec.dataSourceRef.name")
 
     def _tier(self, field: str) -> str:
+        """A field of the tier's entry in the tier table ConfigMap (a JSON string)."""
         if self.features.lookup:
-            return var(f"lookup(tiers, tier).{field}")
-        return var(f"tiers.\"{var('tier')}\".{field}")
+            return var(f"parse_json(lookup(tiers.data, tier)).{field}")
+        return var(f"parse_json(tiers.data.\"{var('tier')}\").{field}")
 
     def schedule(self) -> str:
         return self._tier("schedule")
@@ -157,48 +207,93 @@ def _check_context(plan: Plan) -> dict[str, Any]:
     url = naming.check_endpoint_url(plan.config).kyverno()
     return {"name": CHECK_VARIABLE, "apiCall": {
         "method": "GET",
-        "service": {"url": url, "headers": [{"key": "Authorization", "value": NO_TOKEN}]},
-        "jmesPath": "exists",
-        "default": UNKNOWN,
+        "service": {"url": url, "headers": [{"key": k, "value": v}
+                                            for k, v in naming.CHECK_ENDPOINT_HEADERS.items()]},
+        # an answer carrying an "error" field is not an answer (decision.for_check_answer)
+        "jmesPath": decision.CHECK_ANSWER_JMESPATH,
+        "default": decision.UNKNOWN_ANSWER,
     }}
-
-
-def _not_opted_out(plan: Plan) -> list[dict[str, Any]]:
-    restore = plan.config.restore
-    return [
-        {"key": var(f"{_annotation(restore.opt_out_annotation)} || ''"),
-         "operator": "NotEquals", "value": "true"},
-        {"key": var(f"{_annotation(restore.opt_out_reason_annotation)} || ''"),
-         "operator": "Equals", "value": ""},
-    ]
 
 
 def _ours(plan: Plan) -> str:
     return naming.destination_name(plan.config).kyverno()
 
 
-def _ref_is_ours_or_absent(plan: Plan, field: str) -> list[dict[str, Any]]:
-    """Preconditions: spec.<field> is unset or points at this PVC's ReplicationDestination."""
+def _ref_is_ours_or_absent(plan: Plan, field: str) -> tuple[Cond, ...]:
+    """spec.<field> is unset or points at this PVC's ReplicationDestination."""
     ours_expr = naming.destination_name(plan.config).jmespath()
     ref = f"request.object.spec.{field}"
-    return [
-        {"key": var(f"{ref}.kind || {jmespath_string(naming.RD_KIND)}"),
-         "operator": "Equals", "value": naming.RD_KIND},
-        {"key": var(f"{ref}.name || {ours_expr}"), "operator": "Equals", "value": _ours(plan)},
-    ]
+    return (Cond(f"{ref}.kind || {jmespath_string(naming.RD_KIND)}", "Equals", naming.RD_KIND),
+            Cond(f"{ref}.name || {ours_expr}", "Equals", _ours(plan), ours_expr))
 
 
-def _ref_missing(plan: Plan) -> dict[str, Any]:
-    return {"any": [
-        {"key": var("request.object.spec.dataSourceRef.name || ''"), "operator": "NotEquals",
-         "value": _ours(plan)},
-        {"key": var("request.object.spec.dataSourceRef.kind || ''"), "operator": "NotEquals",
-         "value": naming.RD_KIND},
-    ]}
+def _ref(plan: Plan, operator: str) -> tuple[Cond, ...]:
+    """spec.dataSourceRef's name and kind compared (``operator``) with ours."""
+    ours_expr = naming.destination_name(plan.config).jmespath()
+    return (Cond("request.object.spec.dataSourceRef.name || ''", operator, _ours(plan),
+                 ours_expr),
+            Cond("request.object.spec.dataSourceRef.kind || ''", operator, naming.RD_KIND))
 
 
 def _who() -> str:
     return f"PVC {var('request.namespace')}/{var('request.object.metadata.name')}"
+
+
+class Refusals(NamedTuple):
+    """The restore policy's validate rules, and the conditions they are built from."""
+
+    not_opted_out: Cond
+    cases: tuple[DenyCase, ...]  # in rule order
+    messages: dict[str, str]
+
+    def before_mutation(self) -> tuple[DenyCase, ...]:
+        """The refusals that do not depend on the mutate rule's result (the cross-check
+        refuses exactly the PVCs that the mutate rule did not point at their RD)."""
+        return tuple(c for c in self.cases if c.rule != "refuse-unrestored-pvc")
+
+
+def refusals(plan: Plan) -> Refusals:
+    cfg = plan.config
+    smart = cfg.restore.mode == "smart"
+    opt_out, reason = cfg.restore.opt_out_annotation, cfg.restore.opt_out_reason_annotation
+    opt_out_key = f"{_annotation(opt_out)} || ''"
+    not_opted_out = Cond(opt_out_key, "NotEquals", "true")
+    # an opt-out without a reason is refused by the first rule; the others need not see it
+    guarded = (*_ref_is_ours_or_absent(plan, "dataSourceRef"),
+               *_ref_is_ours_or_absent(plan, "dataSource"), _NOT_PRE_BOUND, not_opted_out)
+    state = var(CHECK_VARIABLE)
+    cases = [DenyCase("opt-out-needs-a-reason", (Cond(opt_out_key, "Equals", "true"),),
+                      (Cond(f"{_annotation(reason)} || ''", "Equals", ""),))]
+    messages = {"opt-out-needs-a-reason": (
+        f"kpolgen: {_who()} has {opt_out}=true but no {reason} annotation: say why the "
+        "restore is skipped, or remove the opt-out")}
+    if smart:
+        cases.append(DenyCase("refuse-unknown-backup-state", guarded,
+                              (Cond(CHECK_VARIABLE, "AnyNotIn", [True, False]),)))
+        messages["refuse-unknown-backup-state"] = (
+            f"kpolgen: cannot tell whether {_who()} has a backup: the check endpoint "
+            f"{cfg.restore.check_url} answered {state} instead of true or false. The PVC is "
+            "refused so it does not start empty over restorable data; it is admitted once the "
+            f"endpoint answers. To start it empty on purpose, annotate it with {opt_out}=true "
+            f"plus a non-empty {reason}")
+        cases.append(DenyCase("refuse-unrestored-pvc",
+                              (*guarded, Cond(CHECK_VARIABLE, "Equals", True)),
+                              _ref(plan, "NotEquals")))
+        messages["refuse-unrestored-pvc"] = (
+            f"kpolgen: a backup exists for {_who()} but the PVC does not point at "
+            f"ReplicationDestination {_ours(plan)} in spec.dataSourceRef (the mutate rule did "
+            "not restore it); refused so it does not start empty. Create it again.")
+    else:
+        cases.append(DenyCase("refuse-unrestored-pvc", guarded, _ref(plan, "NotEquals")))
+        messages["refuse-unrestored-pvc"] = (
+            f"kpolgen: restore.mode is always, but {_who()} does not point at "
+            f"ReplicationDestination {_ours(plan)} (the mutate rule did not run); refused so it "
+            "does not start empty. Create it again.")
+    return Refusals(not_opted_out, tuple(cases), messages)
+
+
+def _uses_check(cases: Iterable[DenyCase]) -> bool:
+    return any(c.key == CHECK_VARIABLE for case in cases for c in (*case.when, *case.deny))
 
 
 def restore_policy(plan: Plan, features: Features) -> list[Resource]:
@@ -206,76 +301,37 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
     smart = cfg.restore.mode == "smart"
     match, exclude = _match(plan, ["CREATE"]), _exclude(plan)
     check = _check_context(plan) if smart else None
-    check_value = var(CHECK_VARIABLE)
-    opt_out = cfg.restore.opt_out_annotation
-    reason = cfg.restore.opt_out_reason_annotation
+    found = refusals(plan)
     rules = templating.render(
         "clusterpolicy/mutate-restore.yaml.j2", match=match, exclude=exclude, check=check,
         destination_name=_ours(plan),
         preconditions={
+            "any": _spared(found.before_mutation()),
             "all": [
-                {"key": var("request.object.spec.dataSourceRef || ''"), "operator": "Equals",
-                 "value": ""},
-                {"key": var("request.object.spec.dataSource || ''"), "operator": "Equals",
-                 "value": ""},
-                _NOT_PRE_BOUND,
-                *([{"key": check_value, "operator": "Equals", "value": True}] if smart else []),
+                Cond("request.object.spec.dataSourceRef || ''", "Equals", "").kyverno(),
+                Cond("request.object.spec.dataSource || ''", "Equals", "").kyverno(),
+                _NOT_PRE_BOUND.kyverno(),
+                found.not_opted_out.kyverno(),
+                *([Cond(CHECK_VARIABLE, "Equals", True).kyverno()] if smart else []),
             ],
-            "any": _not_opted_out(plan),
         })
-    rules += templating.render(
-        "clusterpolicy/validate-opt-out.yaml.j2", match=match, exclude=exclude,
-        opt_out_value=var(f"{_annotation(opt_out)} || ''"),
-        validate=_validate(features, (
-            f"kpolgen: {_who()} has {opt_out}=true but no {reason} annotation: say why the "
-            "restore is skipped, or remove the opt-out"),
-            {"any": [{"key": var(f"{_annotation(reason)} || ''"), "operator": "Equals",
-                      "value": ""}]}))
-    guarded = {"all": [*_ref_is_ours_or_absent(plan, "dataSourceRef"),
-                       *_ref_is_ours_or_absent(plan, "dataSource"), _NOT_PRE_BOUND],
-               "any": _not_opted_out(plan)}
-    if smart:
+    for case in found.cases:
         rules += templating.render(
-            "clusterpolicy/validate-deny.yaml.j2", rule_name="refuse-unknown-backup-state",
-            match=match, exclude=exclude, check=check, preconditions=guarded,
-            validate=_validate(features, (
-                f"kpolgen: cannot tell whether {_who()} has a backup: the check endpoint "
-                f"{cfg.restore.check_url} answered {check_value} instead of true or false. The "
-                "PVC is refused so it does not start empty over restorable data; it is admitted "
-                f"once the endpoint answers. To start it empty on purpose, annotate it with "
-                f"{opt_out}=true plus a non-empty {reason}"),
-                {"any": [{"key": check_value, "operator": "AnyNotIn", "value": [True, False]}]}))
-        agreement = {"all": [*guarded["all"],
-                             {"key": check_value, "operator": "Equals", "value": True}],
-                     "any": guarded["any"]}
-        message = (f"kpolgen: a backup exists for {_who()} but the PVC does not point at "
-                   f"ReplicationDestination {_ours(plan)} in spec.dataSourceRef (the mutate "
-                   "rule did not restore it); refused so it does not start empty. Create it "
-                   "again.")
-    else:
-        agreement = guarded
-        message = (f"kpolgen: restore.mode is always, but {_who()} does not point at "
-                   f"ReplicationDestination {_ours(plan)} (the mutate rule did not run); "
-                   "refused so it does not start empty. Create it again.")
-    rules += templating.render(
-        "clusterpolicy/validate-deny.yaml.j2", rule_name="refuse-unrestored-pvc", match=match,
-        exclude=exclude, check=check, preconditions=agreement,
-        validate=_validate(features, message, _ref_missing(plan)))
+            "clusterpolicy/validate-deny.yaml.j2", rule_name=case.rule, match=match,
+            exclude=exclude, check=check if _uses_check([case]) else None,
+            preconditions=case.preconditions(),
+            validate=_validate(features, found.messages[case.rule], case.conditions()))
     dialect = LegacyDialect(plan, "request.namespace", features)
     destination = volsync_objects.destination(cfg, dialect)
     rules += templating.render(
         "clusterpolicy/generate.yaml.j2", rule_name="create-replication-destination",
         # no operations: DELETE must reach the rule (and fail its precondition) so that
-        # synchronize removes the ReplicationDestination with its PVC
-        match=_match(plan, None), exclude=exclude, context=None,
-        preconditions={"all": [
-            _ALIVE,
-            {"key": var("request.object.spec.dataSourceRef.name || ''"), "operator": "Equals",
-             "value": _ours(plan)},
-            {"key": var("request.object.spec.dataSourceRef.kind || ''"), "operator": "Equals",
-             "value": naming.RD_KIND}]},
-        generate=_generate(features, destination, var("request.namespace"),
-                           existing=False))
+        # synchronize removes the ReplicationDestination with its PVC; generateExisting
+        # creates one that a lost UpdateRequest never did (the PVC would stay Pending)
+        match=_match(plan, None), exclude=exclude, context=[check] if check else None,
+        preconditions={"any": _spared(found.cases),
+                       "all": [_ALIVE.kyverno(), *(c.kyverno() for c in _ref(plan, "Equals"))]},
+        generate=_generate(features, destination, var("request.namespace"), existing=True))
     failure_policy = "Fail" if cfg.restore.on_check_error == "deny" else "Ignore"
     return _policy(plan, "restore-policy", naming.POLICY_RESTORE,
                    "Restore labelled PVCs from VolSync backups",
@@ -284,13 +340,15 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
                    "cannot be told.",
                    background=False,
                    spec_fields=_spec_fields(plan, features, failure_policy,
-                                            _conditions(plan, cond.delete_or(cond.labelled(cfg))),
-                                            validates=True),
+                                            _conditions(plan, naming.POLICY_RESTORE,
+                                                        cond.labelled(cfg)),
+                                            validates=True, generate_existing=True),
                    rules=rules)
 
 
-def _conditions(plan: Plan, labelled: str) -> list[dict[str, str]]:
-    return [{"name": "labelled-with-a-tier", "expression": labelled},
+def _conditions(plan: Plan, policy: str, labelled: str) -> list[dict[str, str]]:
+    return [{"name": "labelled-with-a-tier",
+             "expression": cond.own_delete_or(plan.config, policy, labelled)},
             {"name": "not-in-excluded-namespace",
              "expression": cond.namespace_allowed(plan.config)}]
 
@@ -330,24 +388,29 @@ def backup_policy(plan: Plan, features: Features) -> list[Resource]:
     namespace_expr = "request.namespace || request.object.metadata.namespace"
     dialect = LegacyDialect(plan, namespace_expr, features)
     match, exclude = _match(plan, None), _exclude(plan)
-    alive = {"all": [_ALIVE]}
+    # a PVC that the restore policy refuses must not get backup objects either
+    cases = refusals(plan).cases if plan.restores else ()
+    alive: dict[str, Any] = {"all": [_ALIVE.kyverno()]}
+    if cases:
+        alive = {"any": _spared(cases), **alive}
+    check = [_check_context(plan)] if _uses_check(cases) else []
     credentials = {"name": "credentials", "apiCall": {
         "urlPath": (f"/api/v1/namespaces/{cfg.credentials.namespace}/secrets/"
                     f"{cfg.credentials.secret_name}"),
         "jmesPath": "data"}}
-    tiers = [{"name": "tiers", "variable": {"value": volsync_objects.tier_table(cfg)}},
+    tiers = [tier_table.context_entry(cfg, "tiers"),
              {"name": "tier", "variable": {
                  "jmesPath": f"request.object.metadata.labels.{jmespath_identifier(cfg.label_key)}"
              }}]
     namespace = var(namespace_expr)
     rules = templating.render(
         "clusterpolicy/generate.yaml.j2", rule_name="restic-secret", match=match,
-        exclude=exclude, context=[credentials], preconditions=alive,
+        exclude=exclude, context=[credentials, *check], preconditions=alive,
         generate=_generate(features, volsync_objects.secret(cfg, dialect), namespace,
                            existing=True))
     rules += templating.render(
         "clusterpolicy/generate.yaml.j2", rule_name="replication-source", match=match,
-        exclude=exclude, context=tiers, preconditions=alive,
+        exclude=exclude, context=[*tiers, *check], preconditions=alive,
         generate=_generate(features, volsync_objects.source(cfg, dialect), namespace,
                            existing=True))
     return _policy(plan, "backup-policy", naming.POLICY_BACKUP,
@@ -357,8 +420,8 @@ def backup_policy(plan: Plan, features: Features) -> list[Resource]:
                    "the label or the PVC goes.",
                    background=True,
                    spec_fields=_spec_fields(plan, features, "Fail",
-                                            _conditions(plan, cond.delete_or(
-                                                cond.labelled_now_or_before(cfg))),
+                                            _conditions(plan, naming.POLICY_BACKUP,
+                                                        cond.labelled_now_or_before(cfg)),
                                             validates=False, generate_existing=True),
                    rules=rules)
 
@@ -388,7 +451,7 @@ def check(plan: Plan) -> None:
 
 def render(plan: Plan) -> list[Resource]:
     features = Features.for_minor(plan.config.kyverno.minor)
-    out = bridge.render(plan) + rbac.render(plan)
+    out = bridge.render(plan) + rbac.render(plan) + tier_table.render(plan)
     if plan.restores:
         out += restore_policy(plan, features)
     out += backup_policy(plan, features)
