@@ -11,6 +11,8 @@ from typing import NamedTuple
 MIN_MINOR = 10
 CEL_AUTO_FROM = 18  # first minor whose http.Get reports status codes
 TESTED_MINOR = 19
+API_CALL_TIMEOUT_FROM = 18  # first minor with --apiCallTimeout
+ORPHAN_DOWNSTREAM_FROM = 12  # first minor with generate.orphanDownstreamOnPolicyDelete
 
 
 class Rule(NamedTuple):
@@ -28,6 +30,10 @@ HTTP_BLOCKLIST = (
     "with --httpBlocklist=169.254.0.0/16,127.0.0.0/8,::1/128,metadata.google.internal "
     "(Helm: admissionController.container.extraArgs.httpBlocklist and "
     "backgroundController.extraArgs.httpBlocklist), or upgrade to Kyverno 1.19"
+)
+NO_API_CALL_TIMEOUT = (
+    f"Kyverno before 1.{API_CALL_TIMEOUT_FROM} has no --apiCallTimeout: a check endpoint that "
+    "hangs holds the admission request until the webhook times out (and the PVC is refused)"
 )
 LEGACY_SMART = (
     "restore.mode 'smart' cannot check raw S3 with the legacy ClusterPolicy engine: its apiCall "
@@ -50,14 +56,43 @@ RULES: tuple[Rule, ...] = (
          "restore.check.url is only used by the clusterpolicy engine; the CEL engine checks S3 "
          "directly", check_endpoint=True),
     Rule("clusterpolicy", ("smart",), (0, 999), "refuse", LEGACY_SMART, check_endpoint=False),
-    Rule("clusterpolicy", ("smart",), (0, 17), "warn",
-         "Kyverno before 1.18 has no --apiCallTimeout: a check endpoint that hangs holds the "
-         "admission request until the webhook times out (and the PVC is refused)",
+    Rule("clusterpolicy", ("smart",), (0, API_CALL_TIMEOUT_FROM - 1), "warn", NO_API_CALL_TIMEOUT,
          check_endpoint=True),
     Rule("clusterpolicy", ("smart", "always", "off"), (17, 999), "warn",
          "ClusterPolicy is deprecated since Kyverno 1.17 and planned for removal in 1.20; the "
          "CEL engine (--engine cel) renders the same behaviour with policies.kyverno.io/v1"),
 )
+
+
+def advice(engine: str, minor: int, mode: str, check_timeout: int) -> list[str]:
+    """Version-dependent advice for the output header's "the cluster needs" (and so for
+    `explain`): the one place that knows which Kyverno version has which flag or field."""
+    out = []
+    if engine == "cel" and minor == 18 and mode == "smart":
+        out.append(HTTP_BLOCKLIST)
+    if engine == "clusterpolicy" and mode == "smart":
+        if minor >= API_CALL_TIMEOUT_FROM:
+            out.append(f"Kyverno's --apiCallTimeout={check_timeout}s on the admission and "
+                       "background controllers (Helm: admissionController.container.extraArgs."
+                       "apiCallTimeout, backgroundController.extraArgs.apiCallTimeout)")
+        else:
+            out.append(f"a check endpoint that answers within {check_timeout}s by itself "
+                       f"({NO_API_CALL_TIMEOUT})")
+    if engine == "clusterpolicy":
+        kept = ("the generated objects are kept (orphanDownstreamOnPolicyDelete)"
+                if minor >= ORPHAN_DOWNSTREAM_FROM else
+                f"Kyverno 1.{minor} deletes the generated objects with the policy and "
+                "creates them again when it is back (generateExisting)")
+        out.append(
+            "legacy generate rules are immutable: when a change alters a generate rule's name, "
+            "match, exclude, context or preconditions (schedules and retention do not: they "
+            "live in the tier table ConfigMap), delete the ClusterPolicy and create it again "
+            "(kubectl delete, then apply; in Argo CD annotate it with "
+            "argocd.argoproj.io/sync-options: Force=true,Replace=true, because Replace=true "
+            "alone runs kubectl replace, an update that Kyverno rejects); " + kept + ". "
+            "While the restore policy is gone, labelled PVCs are neither restored nor refused "
+            "(they start empty): it is safe only while no labelled PVC is being created")
+    return out
 
 
 class Refusal(Exception):

@@ -37,8 +37,8 @@ class Plan(NamedTuple):
         cfg = self.config
         needs = [f"Kyverno {cfg.kyverno.version} (engine {self.engine}) in namespace "
                  f"{cfg.kyverno.namespace}"]
-        if self.engine == "cel" and cfg.kyverno.minor == 18 and cfg.restore.mode == "smart":
-            needs.append(compat.HTTP_BLOCKLIST)
+        needs += compat.advice(self.engine, cfg.kyverno.minor, cfg.restore.mode,
+                               cfg.restore.check_timeout)
         needs.append(f"Secret {cfg.credentials.namespace}/{cfg.credentials.secret_name} with "
                      f"keys {', '.join(cfg.credentials.keys)}")
         if self.checks_s3_directly:
@@ -54,13 +54,10 @@ class Plan(NamedTuple):
                          "PVCs without a backup are refused")
         if self.engine == "clusterpolicy" and cfg.restore.mode == "smart":
             needs.append(f"the check endpoint {cfg.restore.check_url} (GET <url>/<namespace>/"
-                         "<pvc> answers 200 with {\"exists\": true|false}, any other status "
-                         "when it cannot tell) and Kyverno's --apiCallTimeout="
-                         f"{cfg.restore.check_timeout}s on the admission controller")
-        if self.engine == "clusterpolicy":
-            needs.append("legacy generate rules are immutable: when a change to this config "
-                         "alters one, delete the ClusterPolicy and apply it again (Argo CD: "
-                         "Replace=true); from Kyverno 1.12 on the generated objects are kept")
+                         "<pvc> answers 200 with {\"exists\": true|false} only when it knows; "
+                         "an answer with an \"error\" field or any other status when it "
+                         "cannot tell), reachable from Kyverno's admission and background "
+                         "controllers")
         if self.restores:
             needs.append("VolSync >= 0.8 (volume populator) and the AnyVolumeDataSource "
                          "feature (default since Kubernetes 1.24)")

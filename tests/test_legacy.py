@@ -416,3 +416,38 @@ def test_policy_reads_an_answer_as_the_decision_module_does(body):
     expected = decision.for_check_answer(200, body)
     assert admitted is (expected != decision.DENY)
     assert ("dataSourceRef" in obj["spec"]) is (expected == decision.RESTORE)
+
+
+# --- version-dependent advice, from compat.advice, in the header and in explain -------------
+
+def header_and_explain(cli, config, *sets):
+    args = [a for s in sets for a in ("--set", s)]
+    rendered = cli("render", config, *args)
+    assert rendered.code == 0, rendered.err
+    header = "\n".join(line for line in rendered.out.splitlines() if line.startswith("#"))
+    explained = cli("explain", config, "-n", "apps", "--pvc", "data", "--format", "json", *args)
+    assert explained.code == 0, explained.err
+    return header, "\n".join(json.loads(explained.out)["requirements"])
+
+
+@pytest.mark.parametrize(("sets", "has_flag"), [
+    ((), False), (("kyverno.version=1.17",), False),
+    (("kyverno.version=1.19", "kyverno.engine=clusterpolicy"), True)],
+    ids=["1.16", "1.17", "1.19"])
+def test_timeout_advice_names_only_flags_the_version_has(cli, sets, has_flag):
+    for text in header_and_explain(cli, LEGACY, *sets):
+        assert ("--apiCallTimeout=4s" in text) is has_flag, text
+        assert ("has no --apiCallTimeout" in text) is not has_flag, text
+
+
+@pytest.mark.parametrize("version", ["1.11", "1.16"])
+def test_argocd_advice_recreates_the_policy(cli, version):
+    """Replace=true alone is kubectl replace, an update Kyverno rejects for generate rules."""
+    for text in header_and_explain(cli, HOMELAB, f"kyverno.version={version}",
+                                   "restore.mode=always"):
+        flat = " ".join(text.split())
+        assert "Force=true,Replace=true" in flat
+        assert "Argo CD: Replace=true" not in flat
+        assert "neither restored nor refused" in flat  # when it is safe
+        kept = "the generated objects are kept" in flat
+        assert kept is (version == "1.16")
