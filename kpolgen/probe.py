@@ -15,7 +15,15 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from kpolgen.decision import DENY, FRESH, NOT_FOUND, RESTORE, for_answers, for_status
+from kpolgen.decision import (
+    CHECK_ERROR_FIELD,
+    FRESH,
+    NOT_FOUND,
+    check_answer_state,
+    for_answers,
+    for_check_answer,
+    for_status,
+)
 
 MAX_BODY = 64 * 1024  # bytes of an answer's body ever read (an S3 error document is small)
 BEARER = "Bearer kpolgen-probe"  # a dummy, like the header Kyverno's legacy apiCall adds
@@ -217,40 +225,72 @@ def _connect(host: str, port: int, deadline: _Deadline):
 
 
 def probe_endpoint(url: str, *, timeout: float = 5.0, on_error: str = "deny") -> ProbeResult:
-    """GET a JSON check endpoint (legacy engine) and decide as its policy does: restore on
-    200 {"exists": true}, fresh on 200 {"exists": false}, otherwise the error decision."""
+    """GET a JSON check endpoint (legacy engine) with the headers the policy's apiCall sends,
+    and decide as the policy does (``decision.for_check_answer``): restore on 200
+    {"exists": true}, fresh on 200 {"exists": false}, otherwise the error decision; an
+    answer that carries an "error" field is an error."""
     import json
 
-    status, reason, body = _exchange(url, timeout, False, want_body=True)
-    exists = None
-    if status == 200:
-        try:
-            answer = json.loads(body)
-            exists = answer.get("exists") if isinstance(answer, dict) else None
-        except ValueError:
-            exists = None
-    if exists is True:
-        return ProbeResult(RESTORE, status, url, "the endpoint says a backup exists: Kyverno "
-                                                 "restores this PVC")
-    if exists is False:
-        return ProbeResult(FRESH, status, url, "the endpoint says there is no backup: the PVC "
-                                               "starts empty")
-    if status == 200:
-        reason = 'HTTP 200 without {"exists": true|false}: the endpoint breaks the contract'
-    decision = FRESH if on_error == "fresh" else DENY
-    return ProbeResult(decision, status, url, reason)
+    from kpolgen.naming import CHECK_ENDPOINT_HEADERS
+
+    status, reason, body = _exchange(url, timeout, False, want_body=True,
+                                     headers=CHECK_ENDPOINT_HEADERS, s3=False)
+    try:
+        answer = json.loads(body) if status is not None else None
+    except ValueError:
+        answer = None
+    result = for_check_answer(status, answer, on_error=on_error)
+    if status is not None:
+        reason = _endpoint_reason(status, answer, body)
+    if result == FRESH and check_answer_state(answer if status == 200 else None) is not False:
+        reason += (" (restore.onCheckError is 'fresh', so the policy lets the PVC start "
+                   "empty anyway)")
+    return ProbeResult(result, status, url, reason)
 
 
-def _exchange(url: str, timeout: float, bearer: bool, *, want_body: bool = False
+def _endpoint_reason(status: int, answer: object, body: bytes) -> str:
+    """Why the JSON check endpoint's answer decides as it does, in its own terms."""
+    if status == 200:
+        state = check_answer_state(answer)
+        if state is True:
+            return "the endpoint says a backup exists: Kyverno restores this PVC"
+        if state is False:
+            return "the endpoint says there is no backup: the PVC starts empty"
+        if isinstance(answer, dict) and CHECK_ERROR_FIELD in answer:
+            return (f"the endpoint reports an error ({_short(answer[CHECK_ERROR_FIELD])}): it "
+                    "cannot tell whether a backup exists, so the policy refuses the PVC")
+        return ('HTTP 200 without {"exists": true|false}: the endpoint breaks the contract '
+                "(see the README's check endpoint contract)")
+    if 300 <= status < 400:
+        return (f"the check endpoint redirects (HTTP {status}); Kyverno does not follow "
+                "redirects: point restore.check.url at the endpoint itself")
+    detail = ""
+    if isinstance(answer, dict) and CHECK_ERROR_FIELD in answer:
+        detail = f" ({_short(answer[CHECK_ERROR_FIELD])})"
+    elif body.strip():
+        detail = f" ({_short(body.decode('utf-8', 'replace').strip())})"
+    return (f"the check endpoint answered HTTP {status}{detail}: only a 200 with "
+            '{"exists": true|false} is an answer, so the policy refuses the PVC')
+
+
+def _short(value: object, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _exchange(url: str, timeout: float, bearer: bool, *, want_body: bool = False,
+              headers: dict[str, str] | None = None, s3: bool = True
               ) -> tuple[int | None, str, bytes]:
-    """(status or None, reason, at most MAX_BODY bytes of body)."""
+    """(status or None, reason, at most MAX_BODY bytes of body). ``headers`` are sent as
+    they are; ``s3`` False words failures for a service other than S3."""
     sink: list[bytes] = []
-    status, reason = _request(url, timeout, bearer, want_body, sink)
+    status, reason = _request(url, timeout, bearer, want_body, sink, headers or {}, s3)
     return status, reason, sink[0] if sink else b""
 
 
 def _request(url: str, timeout: float, bearer: bool, want_body: bool,
-             sink: list[bytes]) -> tuple[int | None, str]:
+             sink: list[bytes], headers: dict[str, str], s3: bool) -> tuple[int | None, str]:
     """(status or None, reason); the body read, if any, is appended to ``sink``."""
     import http.client
     import socket
@@ -288,6 +328,8 @@ def _request(url: str, timeout: float, bearer: bool, want_body: bool,
         conn.putheader("User-Agent", "kpolgen-probe")
         if bearer:
             conn.putheader("Authorization", BEARER)
+        for name, value in headers.items():
+            conn.putheader(name, value)
         sock.settimeout(deadline.left())
         conn.endheaders()
         sock.settimeout(deadline.left())
@@ -307,8 +349,8 @@ def _request(url: str, timeout: float, bearer: bool, want_body: bool,
         return None, (f"cannot resolve host {host!r} ({exc.strerror or exc}): from outside "
                       "the cluster use --endpoint http://<address>:<port>")
     except ConnectionRefusedError:
-        return None, (f"connection refused: nothing listens at {where}: wrong port (the S3 "
-                      "API, not the console) or host")
+        port_hint = "wrong port (the S3 API, not the console)" if s3 else "wrong port"
+        return None, f"connection refused: nothing listens at {where}: {port_hint} or host"
     except ssl.SSLCertVerificationError as exc:
         return None, (f"TLS: the certificate of {where} is not trusted "
                       f"({exc.verify_message or exc}): Kyverno will refuse it as well")

@@ -401,3 +401,61 @@ def test_legacy_check_endpoint(cli, server, route, decision, code):
     assert result.code == code, result.out
     assert json.loads(result.out)["decision"] == decision
     assert [s.path for s in server.seen] == ["/exists/apps/data"]
+
+
+def legacy_probe(cli, server):
+    result = cli("probe", LEGACY, "-n", "apps", "--pvc", "data", "--endpoint", server.endpoint,
+                 "--format", "json")
+    return result, json.loads(result.out)
+
+
+def test_legacy_probe_sends_the_request_the_policy_sends(cli, server):
+    """The policy's apiCall: GET <url>/<ns>/<pvc> with its placeholder Authorization header
+    (which keeps Kyverno's own token out); probe sends the same headers."""
+    from conftest import render_docs
+
+    restore = next(d for d in render_docs(LEGACY) if d["kind"] == "ClusterPolicy"
+                   and d["metadata"]["name"] == "volsync-smart-restore")
+    calls = [c["apiCall"] for r in restore["spec"]["rules"] for c in r.get("context", [])]
+    assert calls and all(c["method"] == "GET" for c in calls)
+    headers = {h["key"]: h["value"] for h in calls[0]["service"]["headers"]}
+    assert headers == {"Authorization": "kpolgen-no-token"}
+    server.routes["/exists/apps/data"] = Route(200, b'{"exists": false}')
+    legacy_probe(cli, server)
+    (seen,) = server.seen
+    sent = {k: v for k, v in seen.headers.items() if k in headers}
+    assert sent == headers
+
+
+@pytest.mark.parametrize("body", [b'{"exists": false, "error": "S3: connection refused"}',
+                                  b'{"exists": true, "error": "S3: connection refused"}',
+                                  b'{"error": "S3: connection refused"}'])
+def test_legacy_answer_with_an_error_field_denies(cli, server, body):
+    server.routes["/exists/apps/data"] = Route(200, body)
+    result, data = legacy_probe(cli, server)
+    assert result.code == 1 and data["decision"] == "deny"
+    assert "the endpoint reports an error (S3: connection refused)" in data["reason"]
+
+
+@pytest.mark.parametrize(("route", "needle"), [
+    (Route(503, b'{"error": "bucket unreachable"}'), "HTTP 503 (bucket unreachable)"),
+    (Route(403, b"<Error><Code>AccessDenied</Code></Error>"), "HTTP 403"),
+    (Route(400), "HTTP 400"),
+])
+def test_legacy_failures_are_worded_for_the_check_endpoint(cli, server, route, needle):
+    server.routes["/exists/apps/data"] = route
+    result, data = legacy_probe(cli, server)
+    assert result.code == 1 and data["decision"] == "deny"
+    assert f"the check endpoint answered {needle}" in data["reason"]
+    for s3_words in ("S3 error", "bucket policy", "bucket-policy.json", "Bearer", "S3 server"):
+        assert s3_words not in data["reason"]
+
+
+def test_legacy_connection_refused_is_not_about_s3(cli):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = cli("probe", LEGACY, "-n", "apps", "--pvc", "data", "--endpoint",
+                 f"http://127.0.0.1:{port}", "--format", "json")
+    reason = json.loads(result.out)["reason"]
+    assert result.code == 1 and "connection refused" in reason and "S3" not in reason
