@@ -33,7 +33,7 @@ HTTP_BLOCKLIST = (
 )
 NO_API_CALL_TIMEOUT = (
     f"Kyverno before 1.{API_CALL_TIMEOUT_FROM} has no --apiCallTimeout: a check endpoint that "
-    "hangs holds the admission request until the webhook times out (and the PVC is refused)"
+    "hangs holds the admission request until the webhook times out, and the PVC is refused"
 )
 LEGACY_SMART = (
     "restore.mode 'smart' cannot check raw S3 with the legacy ClusterPolicy engine: its apiCall "

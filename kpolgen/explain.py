@@ -90,7 +90,8 @@ def _decisions(plan: Plan, pvc: str) -> list[dict[str, str]]:
         {"answer": '200 {"exists": true}', "decision": decision.RESTORE, "you_see": restored},
         {"answer": '200 {"exists": false}', "decision": decision.FRESH,
          "you_see": "a new, empty PVC"},
-        {"answer": "anything else", "decision": error_outcome, "you_see": error_text},
+        {"answer": f'anything else: an "{decision.CHECK_ERROR_FIELD}" field, another status, '
+                   "timeout, refused", "decision": error_outcome, "you_see": error_text},
     ]
 
 
