@@ -76,6 +76,7 @@ class DenyCase(NamedTuple):
     rule: str
     when: tuple[Cond, ...]
     deny: tuple[Cond, ...]
+    cross_check: bool = False  # judges the mutate rule's result (so not the mutate rule's)
 
     def preconditions(self) -> dict[str, Any]:
         return {"all": [c.kyverno() for c in self.when]}
@@ -176,8 +177,7 @@ def _exclude(plan: Plan) -> dict[str, Any]:
 
 
 def _spec_fields(plan: Plan, features: Features, failure_policy: str,
-                 conditions: list[dict[str, str]], *, validates: bool,
-                 generate_existing: bool = False) -> dict[str, Any]:
+                 conditions: list[dict[str, str]], *, validates: bool) -> dict[str, Any]:
     timeout = plan.config.kyverno.webhook_timeout
     fields: dict[str, Any] = {}
     webhook: dict[str, Any] = {}
@@ -191,7 +191,7 @@ def _spec_fields(plan: Plan, features: Features, failure_policy: str,
         fields["webhookConfiguration"] = webhook
     if validates and not features.rule_failure_action:
         fields["validationFailureAction"] = "Enforce"
-    if generate_existing and not features.rule_generate_existing:
+    if not features.rule_generate_existing:  # both policies have generate rules
         fields["generateExisting"] = True
     return fields
 
@@ -249,7 +249,7 @@ class Refusals(NamedTuple):
     def before_mutation(self) -> tuple[DenyCase, ...]:
         """The refusals that do not depend on the mutate rule's result (the cross-check
         refuses exactly the PVCs that the mutate rule did not point at their RD)."""
-        return tuple(c for c in self.cases if c.rule != "refuse-unrestored-pvc")
+        return tuple(c for c in self.cases if not c.cross_check)
 
 
 def refusals(plan: Plan) -> Refusals:
@@ -278,13 +278,14 @@ def refusals(plan: Plan) -> Refusals:
             f"plus a non-empty {reason}")
         cases.append(DenyCase("refuse-unrestored-pvc",
                               (*guarded, Cond(CHECK_VARIABLE, "Equals", True)),
-                              _ref(plan, "NotEquals")))
+                              _ref(plan, "NotEquals"), cross_check=True))
         messages["refuse-unrestored-pvc"] = (
             f"kpolgen: a backup exists for {_who()} but the PVC does not point at "
             f"ReplicationDestination {_ours(plan)} in spec.dataSourceRef (the mutate rule did "
             "not restore it); refused so it does not start empty. Create it again.")
     else:
-        cases.append(DenyCase("refuse-unrestored-pvc", guarded, _ref(plan, "NotEquals")))
+        cases.append(DenyCase("refuse-unrestored-pvc", guarded, _ref(plan, "NotEquals"),
+                              cross_check=True))
         messages["refuse-unrestored-pvc"] = (
             f"kpolgen: restore.mode is always, but {_who()} does not point at "
             f"ReplicationDestination {_ours(plan)} (the mutate rule did not run); refused so it "
@@ -331,7 +332,7 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
         match=_match(plan, None), exclude=exclude, context=[check] if check else None,
         preconditions={"any": _spared(found.cases),
                        "all": [_ALIVE.kyverno(), *(c.kyverno() for c in _ref(plan, "Equals"))]},
-        generate=_generate(features, destination, var("request.namespace"), existing=True))
+        generate=_generate(features, destination, var("request.namespace")))
     failure_policy = "Fail" if cfg.restore.on_check_error == "deny" else "Ignore"
     return _policy(plan, "restore-policy", naming.POLICY_RESTORE,
                    "Restore labelled PVCs from VolSync backups",
@@ -342,7 +343,7 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
                    spec_fields=_spec_fields(plan, features, failure_policy,
                                             _conditions(plan, naming.POLICY_RESTORE,
                                                         cond.labelled(cfg)),
-                                            validates=True, generate_existing=True),
+                                            validates=True),
                    rules=rules)
 
 
@@ -364,8 +365,9 @@ def _policy(plan: Plan, component: str, name: str, title: str, description: str,
     return [Resource(component, doc) for doc in docs]
 
 
-def _generate(features: Features, obj: dict[str, Any], namespace: str, *,
-              existing: bool) -> dict[str, Any]:
+def _generate(features: Features, obj: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """A synchronized generate rule that also covers PVCs that existed before it (from 1.13
+    rule-level generateExisting, before it spec-level: _spec_fields)."""
     body: dict[str, Any] = {
         "apiVersion": obj["apiVersion"],
         "kind": obj["kind"],
@@ -373,7 +375,7 @@ def _generate(features: Features, obj: dict[str, Any], namespace: str, *,
         "namespace": namespace,
         "synchronize": True,
     }
-    if existing and features.rule_generate_existing:
+    if features.rule_generate_existing:
         body["generateExisting"] = True
     if features.orphan_downstream:
         body["orphanDownstreamOnPolicyDelete"] = True
@@ -406,13 +408,11 @@ def backup_policy(plan: Plan, features: Features) -> list[Resource]:
     rules = templating.render(
         "clusterpolicy/generate.yaml.j2", rule_name="restic-secret", match=match,
         exclude=exclude, context=[credentials, *check], preconditions=alive,
-        generate=_generate(features, volsync_objects.secret(cfg, dialect), namespace,
-                           existing=True))
+        generate=_generate(features, volsync_objects.secret(cfg, dialect), namespace))
     rules += templating.render(
         "clusterpolicy/generate.yaml.j2", rule_name="replication-source", match=match,
         exclude=exclude, context=[*tiers, *check], preconditions=alive,
-        generate=_generate(features, volsync_objects.source(cfg, dialect), namespace,
-                           existing=True))
+        generate=_generate(features, volsync_objects.source(cfg, dialect), namespace))
     return _policy(plan, "backup-policy", naming.POLICY_BACKUP,
                    "Back up labelled PVCs with VolSync",
                    "For every PVC labelled with a backup tier, create its restic Secret and a "
@@ -422,7 +422,7 @@ def backup_policy(plan: Plan, features: Features) -> list[Resource]:
                    spec_fields=_spec_fields(plan, features, "Fail",
                                             _conditions(plan, naming.POLICY_BACKUP,
                                                         cond.labelled_now_or_before(cfg)),
-                                            validates=False, generate_existing=True),
+                                            validates=False),
                    rules=rules)
 
 
