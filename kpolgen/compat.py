@@ -89,9 +89,10 @@ def advice(engine: str, minor: int, mode: str, check_timeout: int) -> list[str]:
             "live in the tier table ConfigMap), delete the ClusterPolicy and create it again "
             "(kubectl delete, then apply; in Argo CD annotate it with "
             "argocd.argoproj.io/sync-options: Force=true,Replace=true, because Replace=true "
-            "alone runs kubectl replace, an update that Kyverno rejects); " + kept + ". "
-            "While the restore policy is gone, labelled PVCs are neither restored nor refused "
-            "(they start empty): it is safe only while no labelled PVC is being created")
+            "alone runs kubectl replace, an update that Kyverno rejects); " + kept
+            + (". While the restore policy is gone, labelled PVCs are neither restored nor "
+               "refused (they start empty): it is safe only while no labelled PVC is being "
+               "created" if mode != "off" else ""))
     return out
 
 

@@ -451,3 +451,9 @@ def test_argocd_advice_recreates_the_policy(cli, version):
         assert "neither restored nor refused" in flat  # when it is safe
         kept = "the generated objects are kept" in flat
         assert kept is (version == "1.16")
+
+
+def test_argocd_advice_without_a_restore_policy(cli):
+    for text in header_and_explain(cli, HOMELAB, "kyverno.version=1.12", "restore.mode=off"):
+        flat = " ".join(text.split())
+        assert "Force=true,Replace=true" in flat and "restore policy" not in flat
