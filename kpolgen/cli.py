@@ -367,7 +367,8 @@ def probe(
     sets: SetOpt = None,
     engine: EngineOpt = None,
 ) -> None:
-    """Make the S3 request the restore policy makes for one PVC, and print the decision.
+    """Make the request the restore policy makes for one PVC (to S3, or to the legacy
+    engine's JSON check endpoint), and print the decision.
 
     Exit 0 for restore or fresh, 1 for deny. Never sends credentials.
     """
