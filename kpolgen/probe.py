@@ -115,8 +115,9 @@ def _marker(url: str, cfg: Any, timeout: float, bearer: bool) -> tuple[bool, int
         if root_marker.matches(cfg, answer):
             return True, status, (f"the repository-root marker names bucket {cfg.bucket} and "
                                   f"prefix '{cfg.prefix}': a 404 means no backup")
-        found = (f"bucket {answer.get('bucket')!r}, prefix {answer.get('prefix')!r}"
-                 if isinstance(answer, dict) else "no kpolgen marker")
+        named = root_marker.fields(answer)
+        found = (f"bucket {named.get('bucket')!r}, prefix {named.get('prefix')!r}"
+                 if named else "no kpolgen marker")
         return False, status, (f"the object at {where} is not this repository root's marker "
                                f"({found}; expected {root_marker.body(cfg)}): is s3.bucket or "
                                f"s3.prefix wrong? If not, upload {root_marker.FILENAME} from "

@@ -569,6 +569,22 @@ def test_a_404_without_the_right_marker_is_refused(root_answer: dict[str, Any], 
         assert needle in text, (needle, res.messages)
 
 
+@pytest.mark.parametrize("answer", [
+    pytest.param(marker(), id="cluster-shape"),  # SDK http.Get: the object's fields + statusCode
+    pytest.param({"body": {k: v for k, v in marker().items() if k != "statusCode"},
+                  "statusCode": 200}, id="cli-mock-shape"),  # kyverno test: {body, statusCode}
+])
+def test_the_marker_is_read_in_both_shapes(answer: dict[str, Any]) -> None:
+    assert admit(pvc(), responses={url(): status(404), ROOT: answer}).admitted
+
+
+@pytest.mark.parametrize("body", [["kpolgen-repository-root"], "kpolgen", None,
+                                  {"kind": "kpolgen-repository-root"}])
+def test_a_wrapped_body_that_is_not_the_marker_is_refused(body: Any) -> None:
+    answer = {"body": body, "statusCode": 200}
+    assert not admit(pvc(), responses={url(): status(404), ROOT: answer}).admitted
+
+
 def test_a_marker_that_cannot_be_fetched_is_refused() -> None:
     res = admit(pvc(), responses={url(): status(404), ROOT: ConnectionError("reset by peer")})
     assert not res.admitted and "reset by peer" in " ".join(res.messages)

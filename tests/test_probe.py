@@ -156,6 +156,8 @@ def test_404_is_fresh_when_the_root_marker_proves_the_bucket(probe, server):
                             "prefix": ""}).encode()),
      "bucket 'other', prefix ''; expected"),
     (Route(200, b"\x00not json"), "(no kpolgen marker; expected"),
+    (Route(200, json.dumps({"body": {"kind": "kpolgen-repository-root", "bucket": "other",
+                                     "prefix": ""}}).encode()), "bucket 'other', prefix ''"),
     (Route(403, b"<Error><Code>AccessDenied</Code></Error>"), "(S3 error AccessDenied)"),
 ])
 def test_404_without_the_right_marker_is_denied(probe, server, route, needle):

@@ -24,6 +24,8 @@ def conditions(doc):
         return []
     if "matchConditions" in spec:
         if doc["kind"] == "GeneratingPolicy":
+            # Kyverno wraps them only for policies with synchronize (kpolgen's all have it)
+            assert spec["evaluation"]["synchronize"]["enabled"] is True
             return [{**c, "expression": f"request.operation != 'CREATE' || ({c['expression']})"}
                     for c in spec["matchConditions"]]
         return spec["matchConditions"]

@@ -33,18 +33,35 @@ def text(cfg: Config) -> str:
     return json.dumps(body(cfg), indent=2, sort_keys=True) + "\n"
 
 
+def fields(answer: Any) -> Mapping[str, Any]:
+    """The marker's fields in an answer: the JSON object itself (what Kyverno's ``http.Get``
+    returns in a cluster, ``statusCode`` added), or its ``body`` when the answer is wrapped as
+    ``{body, statusCode}`` (what the Kyverno CLI's mocks return). ``cel_fields`` is the same
+    in CEL."""
+    if not isinstance(answer, Mapping):
+        return {}
+    if "kind" not in answer and isinstance(answer.get("body"), Mapping):
+        return answer["body"]
+    return answer
+
+
+def cel_fields(answer: str) -> CelExpr:
+    return CelExpr(f"dyn(has({answer}.kind) ? {answer} : (has({answer}.body) && "
+                   f"type({answer}.body) == map ? {answer}.body : {{}}))")
+
+
 def matches(cfg: Config, answer: Any) -> bool:
     """The decoded JSON of a 200 answer is this repository root's marker."""
-    return isinstance(answer, Mapping) and all(
-        answer.get(key) == value for key, value in body(cfg).items())
+    found = fields(answer)
+    return all(found.get(key) == value for key, value in body(cfg).items())
 
 
-def cel_matches(cfg: Config, variable: str) -> CelExpr:
-    """The same test on what Kyverno's ``http.Get`` returns: a JSON object body's fields
-    with ``statusCode`` added."""
-    fields = " && ".join(f"has({variable}.{key}) && {variable}.{key} == {cel_string(value)}"
-                         for key, value in body(cfg).items())
-    return CelExpr(f"{variable}.statusCode == 200 && {fields}")
+def cel_matches(cfg: Config, answer: str, found: str) -> CelExpr:
+    """The same test in the guard: ``answer`` is what ``http.Get`` returned, ``found`` a
+    variable holding ``cel_fields(answer)``."""
+    tests = " && ".join(f"has({found}.{key}) && {found}.{key} == {cel_string(value)}"
+                        for key, value in body(cfg).items())
+    return CelExpr(f"{answer}.statusCode == 200 && {tests}")
 
 
 def upload_commands(cfg: Config) -> list[str]:

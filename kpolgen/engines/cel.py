@@ -154,7 +154,8 @@ def restore_policies(plan: Plan) -> list[Resource]:
             # variables are lazy and a ternary evaluates one branch: the marker is fetched
             # only when the check answered 404 (not when it failed, as `||` would)
             _validation(f"{status} == {decision.NOT_FOUND} ? "
-                        f"({root_marker.cel_matches(cfg, 'variables.root')}) : true",
+                        f"({root_marker.cel_matches(cfg, 'variables.root', 'variables.marker')})"
+                        " : true",
                         _root_message(plan)),
             _validation(f"{status} != {decision.FOUND} || ({has_ref})", _agreement_message(plan)),
         ]
@@ -173,6 +174,7 @@ def restore_policies(plan: Plan) -> list[Resource]:
         match_no_foreign_source=cond.no_foreign_source(cfg),
         uses_check=smart and deny_on_error,
         root=CelExpr(f"http.Get({cel_string(naming.root_marker_url(cfg))})"),
+        marker=root_marker.cel_fields("variables.root"),
         leftover=CelExpr(f"resource.Get({cel_string(volsync_objects.VOLSYNC_API)}, "
                          "'replicationdestinations', request.namespace, "
                          f"{naming.destination_name(cfg).cel()})"),
