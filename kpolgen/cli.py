@@ -250,7 +250,11 @@ def lint(
             _err(f"{path}: no such file or directory")
             raise typer.Exit(EXIT_INPUT)
     cfg, doc = _load(config, sets, engine)
-    findings = run_lint(cfg, doc, doc.text, list(paths or []))
+    findings, skipped = run_lint(cfg, doc, doc.text, list(paths or []))
+    if skipped:
+        from kpolgen.manifests import skipped_note
+
+        _err(skipped_note("lint", skipped))
     sys.stdout.write(reporters.REPORTERS[chosen](findings, catalogue()))
     if any(level_rank(f.level) >= level_rank(fail_on) for f in findings):
         raise typer.Exit(EXIT_FAIL)
@@ -260,15 +264,17 @@ def lint(
 def audit(
     config: ConfigArg,
     paths: Annotated[list[str], typer.Argument(
-        metavar="PATH...", help="Manifest files, directories (recursively) or '-' for stdin, "
-                                "e.g. `kustomize build . | kpolgen audit kpolgen.yaml -`.",
+        metavar="PATH...", help="Manifest files, directories (recursively: .yaml, .yml, .json) "
+                                "or '-' for stdin, e.g. `kustomize build . | kpolgen audit "
+                                "kpolgen.yaml -`.",
         show_default=False)],
     output_format: Annotated[str, typer.Option(
         "--format", metavar="FORMAT", help="table, json or markdown.")] = "table",
     fail_on: Annotated[str, typer.Option(
         "--fail-on", metavar="STATUSES",
-        help="Comma-separated statuses that make the exit code 1 ('none' for never).")
-    ] = "unknown-tier,conflict",
+        help="Comma-separated statuses that make the exit code 1 ('none' for never); "
+             "'unreadable' stands for files that did not parse.")
+    ] = "unknown-tier,conflict,unreadable",
     default_namespace: Annotated[str, typer.Option(
         "--default-namespace", metavar="NS",
         help="Namespace of objects that name none (as kubectl's current namespace).")
@@ -276,15 +282,20 @@ def audit(
     sets: SetOpt = None,
     engine: EngineOpt = None,
 ) -> None:
-    """List every PVC and StatefulSet volume claim template with its protection status."""
+    """List every PVC and StatefulSet volume claim template with its protection status.
+
+    Files that are not Kubernetes manifests (no apiVersion and kind) are skipped and
+    counted; a file that does not parse is reported as FILE:LINE:COL and the others are
+    still read. Input with no Kubernetes object at all (an empty pipe) is an error (exit 2).
+    """
     from kpolgen import audit as auditor
 
     _choice("audit", "--format", output_format, ("table", "json", "markdown"))
     failing = set() if fail_on in ("none", "") else {s.strip() for s in fail_on.split(",")}
-    unknown = failing - set(auditor.STATUSES)
+    unknown = failing - set(auditor.FAIL_ON)
     if unknown:
         _err(f"kpolgen audit: unknown --fail-on status {sorted(unknown)[0]!r} "
-             f"({', '.join(auditor.STATUSES)})")
+             f"({', '.join(auditor.FAIL_ON)})")
         raise typer.Exit(EXIT_INPUT)
     if paths.count("-") + (str(config) == "-") > 1:
         _err("kpolgen audit: '-' (stdin) can be read only once, for the config or for PATH")
@@ -293,21 +304,26 @@ def audit(
         if raw != "-" and not Path(raw).exists():
             _err(f"{raw}: no such file or directory")
             raise typer.Exit(EXIT_INPUT)
+        if raw != "-" and not (Path(raw).is_file() or Path(raw).is_dir()):
+            _err(f"{raw}:1:1: error: not a regular file or directory")
+            raise typer.Exit(EXIT_INPUT)
     cfg, _doc = _load(config, sets, engine)
-    try:
-        entries = list(auditor.Auditor(cfg, default_namespace).audit(
-            auditor.documents(paths)))
-    except auditor.InputError as exc:
-        where, _, message = str(exc).partition(": ")
-        _err(f"{where}: error: {message}")
-        raise typer.Exit(EXIT_INPUT) from None
+    report = auditor.run(cfg, list(paths), default_namespace)
+    if not report.reading.objects and not report.reading.problems:
+        where = ", ".join("stdin" if p == "-" else p for p in paths)
+        _err(f"kpolgen audit: error: no Kubernetes objects in {where}: the input is empty (did "
+             "the command before the pipe fail?)")
+        raise typer.Exit(EXIT_INPUT)
+    for note in auditor.notes(report.reading):
+        _err(note)
     if output_format == "json":
-        sys.stdout.write(auditor.as_json(entries))
+        sys.stdout.write(auditor.as_json(report))
     elif output_format == "markdown":
-        sys.stdout.write(auditor.as_markdown(entries))
+        sys.stdout.write(auditor.as_markdown(report))
     else:
-        auditor.print_table(entries, sys.stdout)
-    if any(e.status in failing for e in entries):
+        auditor.print_table(report, sys.stdout)
+    if any(e.status in failing for e in report.entries) or (
+            auditor.UNREADABLE in failing and report.reading.problems):
         raise typer.Exit(EXIT_FAIL)
 
 

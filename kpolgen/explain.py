@@ -11,13 +11,13 @@ from kpolgen.plan import Plan
 
 
 def explain(plan: Plan, namespace: str, pvc: str, label: tuple[str, str] | None) -> dict[str, Any]:
-    from kpolgen.audit import Auditor
+    from kpolgen.classify import Classifier
 
     cfg = plan.config
     key, value = label if label else (cfg.label_key, cfg.tiers[0].name)
     tier = next((t for t in cfg.tiers if t.name == value), None)
     # the same classification `audit` gives this PVC
-    entry = Auditor(cfg, namespace).classify(namespace, pvc, "PersistentVolumeClaim",
+    entry = Classifier(cfg, namespace).classify(namespace, pvc, "PersistentVolumeClaim",
                                              {"labels": {key: value}}, {}, "")
     protected = entry.status == "protected"
     reason = None if protected else entry.reason

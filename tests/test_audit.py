@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from conftest import HOMELAB, ROOT
 
 TREE = ROOT / "tests" / "audit_tree"
+PVC = ("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: {name}\n  namespace: apps\n"
+       "{extra}spec:\n  accessModes: [ReadWriteOnce]\n")
 EXPECTED = {
     ("media", "photos", "PersistentVolumeClaim"): ("protected", "hourly"),
     ("media", "thumbnails", "PersistentVolumeClaim"): ("unknown-tier", "Hourly"),
@@ -32,7 +33,8 @@ def test_planted_tree_is_classified(cli):
            for p in report["pvcs"]}
     assert got == EXPECTED
     assert report["summary"] == {"total": 8, "protected": 2, "unprotected": 1,
-                                 "unknown-tier": 2, "excluded": 1, "conflict": 2}
+                                 "unknown-tier": 2, "excluded": 1, "conflict": 2,
+                                 "exempt": 0, "placeholder": 0}
     assert result.code == 1  # unknown-tier and conflict fail by default
     reasons = {p["name"]: p["reason"] for p in report["pvcs"]}
     assert "did you mean 'hourly'" in reasons["thumbnails"]
@@ -70,25 +72,14 @@ def test_table_and_markdown(cli):
     assert "| media | thumbnails | PersistentVolumeClaim | Hourly | **unknown-tier** |" in markdown
 
 
-def test_unreadable_input(cli, tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("kind: PersistentVolumeClaim\nmetadata: {name: [x\n")
-    result = cli("audit", HOMELAB, bad)
-    assert result.code == 2 and "bad.yaml:" in result.err and "Traceback" not in result.err
+def test_unreadable_file_is_reported_and_the_run_goes_on(cli, tmp_path):
+    (tmp_path / "bad.yaml").write_text("kind: PersistentVolumeClaim\nmetadata: {name: [x\n")
+    (tmp_path / "good.yaml").write_text(PVC.format(name="ok", extra=""))
+    result = cli("audit", HOMELAB, tmp_path, "--format", "json")
+    assert result.code == 1 and "Traceback" not in result.err  # unreadable fails by default
+    assert f"{tmp_path / 'bad.yaml'}:3:1: error: cannot read manifests:" in result.err
+    report = json.loads(result.out)
+    assert [p["name"] for p in report["pvcs"]] == ["ok"]
+    assert report["unreadable"][0]["file"] == str(tmp_path / "bad.yaml")
+    assert cli("audit", HOMELAB, tmp_path, "--fail-on", "conflict").code == 0
     assert cli("audit", HOMELAB, tmp_path / "missing").code == 2
-
-
-def test_documents_are_read_one_at_a_time(tmp_path):
-    """The reader is a generator over the stream: the first PVC is classified before the
-    rest of the file has been parsed (here the file is broken at the end)."""
-    from kpolgen import audit
-    from kpolgen.config import load
-
-    cfg, _doc, _w = load(HOMELAB)
-    path = tmp_path / "stream.yaml"
-    path.write_text("kind: PersistentVolumeClaim\nmetadata: {name: first, namespace: a}\n"
-                    "---\n" + "kind: [broken\n")
-    entries = audit.Auditor(cfg, "default").audit(audit.documents([str(path)]))
-    assert next(entries).name == "first"
-    with pytest.raises(Exception, match=r"flow sequence|expected"):
-        next(entries)

@@ -75,8 +75,9 @@ def test_odd_manifests_do_not_crash_lint_or_audit(cli, tmp_path):
     odd = tmp_path / "odd.yaml"
     odd.write_text("apiVersion: 5\nkind: Secret\nmetadata: null\ndata: x\n---\n"
                    "kind: ClusterPolicy\nspec: {rules: [5, {context: 7}]}\n---\n"
-                   "kind: PersistentVolumeClaim\nmetadata: null\nspec: 5\n---\n"
-                   "kind: StatefulSet\nmetadata: {name: s}\nspec: {volumeClaimTemplates: 5}\n")
+                   "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: null\nspec: 5\n---\n"
+                   "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: s}\n"
+                   "spec: {volumeClaimTemplates: 5}\n")
     lint = cli("lint", HOMELAB, odd)
     assert lint.code == 1 and "Traceback" not in lint.err and "unexpected shape" in lint.out
     audit = cli("audit", HOMELAB, odd, "--format", "json")

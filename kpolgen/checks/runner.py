@@ -45,47 +45,46 @@ class Suppressions:
         return any(finding.rule in lines.get(n, set()) for n in (finding.line, finding.line - 1))
 
 
-def _manifest_paths(paths: list[Path]) -> tuple[list[Path], list[Path]]:
-    files, directories = [], []
-    for path in paths:
-        if path.is_dir():
-            directories.append(path)
-            files += sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")
-                            and p.is_file())
-        else:
-            files.append(path)
-    return files, directories
-
-
 def load_manifests(paths: list[Path], suppressions: Suppressions
-                   ) -> tuple[list[ManifestFile], list[Finding]]:
+                   ) -> tuple[list[ManifestFile], list[Finding], list[str]]:
+    """The Kubernetes manifest files among ``paths`` (see ``kpolgen.manifests``): files read,
+    findings for those that do not parse, and the files skipped as not Kubernetes manifests."""
+    from kpolgen import manifests
     from kpolgen.checks.rules.kp000_yaml_syntax import RULE
     from kpolgen.config.loader import parse_all, read_text
     from kpolgen.diagnostics import ConfigError
 
-    files, problems = [], []
-    for path in paths:
-        display = str(path)
+    files, problems, skipped = [], [], []
+    for source in manifests.sources(list(paths)):
+        assert source.path is not None  # lint reads no stdin
         try:
-            text = read_text(path, display, what="manifest", max_bytes=MAX_MANIFEST_BYTES)
-            docs = parse_all(text, display)
+            text = read_text(source.path, source.display, what="manifest",
+                             max_bytes=MAX_MANIFEST_BYTES)
+            docs = parse_all(text, source.display)
         except ConfigError as exc:
             problems += [Finding(d.file, d.line, d.col, RULE.level, RULE.id, d.message)
                          for d in exc.diagnostics]
             continue
-        suppressions.scan(display, text)
-        files.append(ManifestFile(path, display, text, docs))
-    return files, problems
+        if not any(manifests.is_object(d.data) for d in docs):
+            skipped.append(source.display)
+            continue
+        suppressions.scan(source.display, text)
+        files.append(ManifestFile(source.path, source.display, text, docs))
+    return files, problems, skipped
 
 
-def lint(config: Config, doc: Document, config_text: str, paths: list[Path]) -> list[Finding]:
+def lint(config: Config, doc: Document, config_text: str, paths: list[Path]
+         ) -> tuple[list[Finding], list[str]]:
+    """Findings, and the files skipped as not Kubernetes manifests."""
     from kpolgen import compat, engines, render
     from kpolgen.plan import decide
 
     suppressions = Suppressions()
     suppressions.scan(doc.file, config_text)
-    file_paths, directories = _manifest_paths(paths)
-    files, findings = load_manifests(file_paths, suppressions)
+    from kpolgen import manifests
+
+    files, findings, skipped = load_manifests(paths, suppressions)
+    directories = manifests.directories(list(paths))
     plan, refusal, rendered = None, None, []
     try:
         plan = decide(config)
@@ -108,4 +107,4 @@ def lint(config: Config, doc: Document, config_text: str, paths: list[Path]) -> 
                                     f"(unexpected shape: {type(exc).__name__}: {exc})"))
     disabled = set(config.lint_disable)
     kept = [f for f in findings if f.rule not in disabled and not suppressions.hides(f)]
-    return sorted(set(kept), key=lambda f: (f.file, f.line, f.col, f.rule, f.message))
+    return sorted(set(kept), key=lambda f: (f.file, f.line, f.col, f.rule, f.message)), skipped

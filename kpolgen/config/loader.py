@@ -91,33 +91,52 @@ def _stdin_bytes(limit: int) -> bytes:
 
 
 def _compose_all(text: str, display: str) -> tuple[list[Any], Any]:
+    """The config's documents as ruamel nodes (YAML 1.2). ruamel's C parser refuses two
+    things valid YAML allows, a ':' inside a flow-context plain scalar
+    (``{url: http://host:8080/x}``) and a redefined anchor; its Python parser reads both, so
+    it reads what the C parser refused."""
+    import warnings
+
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="safe")
-    try:
-        return list(yaml.compose_all(text)), yaml.constructor
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise _fail(display, line, col, f"invalid YAML: {_one_line(problem)}") from None
-    except (YAMLError, ValueError, RecursionError) as exc:
-        raise _fail(display, 1, 1, f"invalid YAML: {_one_line(str(exc))}") from None
+    first: MarkedYAMLError | None = None
+    for pure in (False, True):
+        yaml = YAML(typ="safe", pure=pure)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ReusedAnchorWarning: a redefinition is valid
+                return list(yaml.compose_all(text)), yaml.constructor
+        except MarkedYAMLError as exc:
+            first = first or exc
+            if not pure:
+                continue
+            mark = exc.problem_mark or exc.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            problem = exc.problem or exc.context or "invalid YAML"
+            raise _fail(display, line, col, f"invalid YAML: {_one_line(problem)}") from None
+        except (YAMLError, ValueError, RecursionError) as exc:
+            raise _fail(display, 1, 1, f"invalid YAML: {_one_line(str(exc))}") from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def parse_all(text: str, display: str, *, max_nodes: int = 1_000_000) -> list[Document]:
-    """Every non-empty document of a YAML stream (e.g. committed manifests), with positions."""
-    nodes, constructor = _compose_all(text, display)
+    """Every non-empty document of a manifest stream, with positions, read as the other
+    manifest readers read it (``kpolgen.yamldialect``)."""
+    from kpolgen.yamldialect import YamlError, compose
+
     out = []
-    for node in nodes:
-        doc = Document(data={}, file=display)
-        mark = node.start_mark
-        doc.positions[()] = Pos(display, mark.line + 1, mark.column + 1)
-        value = _Builder(doc, constructor, max_nodes).value(node, ())
-        if isinstance(value, dict):
-            doc.data = value
-            out.append(doc)
+    try:
+        for node, constructor in compose(text):
+            doc = Document(data={}, file=display)
+            mark = node.start_mark
+            doc.positions[()] = Pos(display, mark.line + 1, mark.column + 1)
+            value = _Builder(doc, constructor, max_nodes, manifest=True).value(node, ())
+            if isinstance(value, dict):
+                doc.data = value
+                out.append(doc)
+    except YamlError as exc:
+        raise _fail(display, exc.line, exc.col, f"invalid YAML: {exc.problem}") from None
     return out
 
 
@@ -156,8 +175,10 @@ def _type_name(value: Any) -> str:
 class _Builder:
     """Plain data from composed nodes; every value's position goes into the document."""
 
-    def __init__(self, doc: Document, constructor: Any, max_nodes: int = MAX_NODES) -> None:
+    def __init__(self, doc: Document, constructor: Any, max_nodes: int = MAX_NODES, *,
+                 manifest: bool = False) -> None:
         self.doc = doc
+        self.manifest = manifest  # merge keys and custom tags: in manifests, not the config
         self.constructor = constructor
         self.count = 0
         self.max_nodes = max_nodes
@@ -170,18 +191,20 @@ class _Builder:
         return _fail(pos.file, pos.line, pos.col, message)
 
     def value(self, node: Any, path: PathKey) -> Any:
-        from ruamel.yaml.error import YAMLError
-        from ruamel.yaml.nodes import MappingNode, SequenceNode
-
+        """Works on ruamel's nodes (config) and PyYAML's (manifests) alike."""
         self.count += 1
         if self.count > self.max_nodes:
             raise self._fail(node, f"the YAML expands to more than {self.max_nodes} values "
                                    "(alias bomb?)")
-        if isinstance(node, MappingNode):
+        if node.id == "mapping":
             out: dict[str, Any] = {}
+            merged: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise self._fail(key_node, "merge keys (<<) are not supported")
+                    if not self.manifest:
+                        raise self._fail(key_node, "merge keys (<<) are not supported")
+                    self._merge(merged, value_node, path)
+                    continue
                 key = self.value(key_node, path)
                 if not isinstance(key, str):
                     raise self._fail(key_node, f"mapping keys must be strings, not "
@@ -192,19 +215,44 @@ class _Builder:
                 self.doc.key_positions[child] = self._pos(key_node)
                 self.doc.positions[child] = self._pos(value_node)
                 out[key] = self.value(value_node, child)
+            for key, item in merged.items():  # keys written here win over merged ones
+                out.setdefault(key, item)
             return out
-        if isinstance(node, SequenceNode):
+        if node.id == "sequence":
             items = []
             for index, item in enumerate(node.value):
                 self.doc.positions[(*path, index)] = self._pos(item)
                 items.append(self.value(item, (*path, index)))
             return items
+        if node.tag == "tag:yaml.org,2002:value" or (self.manifest and node.tag.startswith("!")):
+            return str(node.value)  # `=` and custom tags (!secret): the text as written
         try:
             scalar = self.constructor.construct_object(node, deep=True)
-        except YAMLError as exc:
+        except _yaml_errors() as exc:
             raise self._fail(node, "invalid YAML: "
                                    f"{_one_line(getattr(exc, 'problem', None) or exc)}") from None
         return _scalar(scalar)
+
+    def _merge(self, out: dict[str, Any], node: Any, path: PathKey) -> None:
+        """``<<: *defaults`` (or a list of them) in a manifest; the first source wins."""
+        sources = node.value if node.id == "sequence" else [node]
+        for source in sources:
+            merged = self.value(source, path)
+            if not isinstance(merged, dict):
+                raise self._fail(source, "a merge key (<<) needs a mapping or a list of them")
+            for key, item in merged.items():
+                out.setdefault(key, item)
+
+
+def _yaml_errors() -> tuple[type[Exception], ...]:
+    """ruamel's YAMLError (config), and PyYAML's once loaded (manifests): the config path
+    does not import PyYAML."""
+    import sys
+
+    from ruamel.yaml.error import YAMLError
+
+    pyyaml = sys.modules.get("yaml")
+    return (YAMLError, pyyaml.YAMLError) if pyyaml is not None else (YAMLError,)
 
 
 def _scalar(node: Any) -> Any:

@@ -103,6 +103,7 @@ class Config(NamedTuple):
     prefix: str
     credentials: Credentials
     label_key: str
+    exempt_label: str
     tiers: tuple[Tier, ...]
     restore: Restore
     volsync: VolSync
@@ -120,7 +121,9 @@ def build(data: dict[str, Any]) -> Config:
     """Build the model from schema-valid data that already has its defaults applied."""
     k, b, s3, cred = data["kyverno"], data["bridge"], data["s3"], data["credentials"]
     backup, restore, vs, argocd = data["backup"], data["restore"], data["volsync"], data["argocd"]
-    rendered_part = {k: v for k, v in data.items() if k != "lint"}  # lint settings render nothing
+    # lint settings and the exemption label (read by audit only) render nothing
+    rendered_part = {k: v for k, v in data.items() if k != "lint"}
+    rendered_part["backup"] = {k: v for k, v in backup.items() if k != "exemptLabel"}
     canonical = json.dumps(rendered_part, sort_keys=True, separators=(",", ":"),
                            ensure_ascii=True)
     tiers = tuple(
@@ -138,6 +141,7 @@ def build(data: dict[str, Any]) -> Config:
         prefix=s3["prefix"].strip("/"),
         credentials=Credentials(cred["secretName"], cred["namespace"], tuple(cred["keys"])),
         label_key=backup["labelKey"],
+        exempt_label=backup["exemptLabel"],
         tiers=tiers,
         restore=Restore(restore["mode"], restore["onCheckError"], restore["optOutAnnotation"],
                         restore["optOutReasonAnnotation"],

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kpolgen import cel_conditions as cond
-from kpolgen import decision, naming, templating, volsync_objects
+from kpolgen import decision, naming, reasons, templating, volsync_objects
 from kpolgen.components import bridge, rbac, root_marker
 from kpolgen.plan import Plan
 from kpolgen.quoting import CelExpr, CelStringExpr, cel_block, cel_literal, cel_string
@@ -78,11 +78,7 @@ def _agreement_message(plan: Plan) -> CelExpr:
 
 
 def _reason_message(plan: Plan) -> CelExpr:
-    restore = plan.config.restore
-    return CelExpr(
-        "'kpolgen: PVC ' + request.namespace + '/' + object.metadata.name + ' has "
-        f"{restore.opt_out_annotation}=true but no {restore.opt_out_reason_annotation}"
-        " annotation: say why the restore is skipped, or remove the opt-out'")
+    return CelExpr(reasons.opt_out_without_reason(plan.config).cel())
 
 
 def _leftover_message(plan: Plan) -> CelExpr:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from kpolgen import cel_conditions as cond
-from kpolgen import compat, decision, naming, templating, volsync_objects
+from kpolgen import compat, decision, naming, reasons, templating, volsync_objects
 from kpolgen.components import bridge, rbac, tier_table
 from kpolgen.plan import Plan
 from kpolgen.quoting import jmespath_identifier, jmespath_json, jmespath_string
@@ -264,9 +264,7 @@ def refusals(plan: Plan) -> Refusals:
     state = var(CHECK_VARIABLE)
     cases = [DenyCase("opt-out-needs-a-reason", (Cond(opt_out_key, "Equals", "true"),),
                       (Cond(f"{_annotation(reason)} || ''", "Equals", ""),))]
-    messages = {"opt-out-needs-a-reason": (
-        f"kpolgen: {_who()} has {opt_out}=true but no {reason} annotation: say why the "
-        "restore is skipped, or remove the opt-out")}
+    messages = {"opt-out-needs-a-reason": reasons.opt_out_without_reason(cfg).kyverno()}
     if smart:
         cases.append(DenyCase("refuse-unknown-backup-state", guarded,
                               (Cond(CHECK_VARIABLE, "AnyNotIn", [True, False]),)))

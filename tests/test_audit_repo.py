@@ -1,0 +1,115 @@
+"""`kpolgen audit` and `lint` on a small GitOps repository (tests/repo_tree): YAML that real
+repositories hold, files that are not manifests, JSON, hand-written VolSync objects, the
+exemption label, opt-outs and Flux placeholders; every row says where it came from."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from conftest import HOMELAB, ROOT
+
+TREE = ROOT / "tests" / "repo_tree"
+IMMICH = TREE / "apps" / "immich"
+
+
+def audit(cli, *args):
+    result = cli("audit", HOMELAB, *args, "--format", "json", "--fail-on", "none")
+    assert result.code == 0, result.err
+    return result, json.loads(result.out)
+
+
+def rows(report):
+    return {p["name"]: p for p in report["pvcs"]}
+
+
+def test_yaml_real_repositories_hold_is_read(cli):
+    """`=`, a redefined anchor, custom tags (!secret, !include, !!python/name) and JSON."""
+    result, report = audit(cli, TREE)
+    assert report["unreadable"] == [] and "error" not in result.err
+    assert set(rows(report)) == {"library", "ml-cache", "postgres", "uploads",
+                                 "${APP}-config"}
+
+
+def test_files_that_are_not_manifests_are_skipped_and_counted(cli):
+    result, report = audit(cli, TREE)
+    assert sorted(report["skipped"]) == sorted(str(TREE / p) for p in (
+        "docs/mkdocs.yml", "home-assistant/configuration.yaml", "renovate.json"))
+    assert "skipped 3 files that are not Kubernetes manifests" in result.err
+
+
+def test_every_row_carries_its_source(cli):
+    _r, report = audit(cli, IMMICH)
+    found = {p["name"]: (p["file"], p["line"]) for p in report["pvcs"]}
+    assert found["library"] == (str(IMMICH / "pvc.yaml"), 2)
+    assert found["ml-cache"] == (str(IMMICH / "pvc.yaml"), 14)
+    assert found["postgres"] == (str(IMMICH / "postgres.json"), 1)
+    table = cli("audit", HOMELAB, IMMICH, "--fail-on", "none").out
+    assert f"{IMMICH / 'pvc.yaml'}:14" in table
+    markdown = cli("audit", HOMELAB, IMMICH, "--format", "markdown", "--fail-on", "none").out
+    assert f"| {IMMICH / 'postgres.json'}:1 |" in markdown
+
+
+def test_hand_written_backups_and_name_clashes(cli):
+    report = rows(audit(cli, IMMICH)[1])
+    postgres = report["postgres"]
+    assert postgres["status"] == "protected"
+    assert (f"ReplicationSource immich/postgres-nightly ({IMMICH / 'volsync.yaml'}:3)"
+            in postgres["reason"])
+    library = report["library"]  # kpolgen would create ReplicationSource library-backup too
+    assert library["status"] == "conflict"
+    assert "ReplicationSource immich/library-backup" in library["reason"]
+    assert "would create a ReplicationSource of the same name" in library["reason"]
+
+
+def test_exemption_label_makes_fail_on_unprotected_usable(cli, tmp_path):
+    assert rows(audit(cli, IMMICH)[1])["ml-cache"]["status"] == "exempt"
+    pvc = (IMMICH / "pvc.yaml").read_text()
+    only = tmp_path / "pvc.yaml"
+    only.write_text(pvc.replace("backup: daily", "backup: hourly"))
+    assert cli("audit", HOMELAB, only, "--fail-on", "unprotected").code == 0
+    relabelled = tmp_path / "other.yaml"
+    relabelled.write_text(pvc.replace("kpolgen.io/exempt", "example.com/exempt"))
+    assert cli("audit", HOMELAB, relabelled, "--fail-on", "unprotected").code == 1
+    assert cli("audit", HOMELAB, relabelled, "--fail-on", "unprotected",
+               "--set", "backup.exemptLabel=example.com/exempt").code == 0
+
+
+def test_opt_out_without_reason_gives_the_guards_reason(cli):
+    from kpolgen import reasons
+    from kpolgen.config import load
+
+    uploads = rows(audit(cli, IMMICH)[1])["uploads"]
+    assert uploads["status"] == "conflict"
+    assert uploads["reason"] == ("PVC immich/uploads has kpolgen.io/skip-restore=true but no "
+                                 "kpolgen.io/skip-restore-reason annotation: say why the "
+                                 "restore is skipped, or remove the opt-out")
+    # the guards of both engines word their denial from the same template
+    assert reasons.opt_out_without_reason(load(HOMELAB)[0]).cel() in cli("render", HOMELAB).out
+    legacy = ROOT / "examples" / "legacy-kyverno-1.16.yaml"
+    assert reasons.opt_out_without_reason(load(legacy)[0]).kyverno() in cli("render", legacy).out
+
+
+def test_flux_placeholders_are_not_real_pvcs(cli):
+    report = rows(audit(cli, TREE / "flux")[1])
+    assert report["${APP}-config"]["status"] == "placeholder"
+    assert report["${APP}-config"]["reason"].startswith("${NAMESPACE:=default} is a Flux")
+
+
+def test_empty_input_is_an_error(cli, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    result = cli("audit", HOMELAB, "-")
+    assert result.code == 2
+    assert "no Kubernetes objects in stdin" in result.err and result.out == ""
+
+
+def test_one_volume_is_singular(cli):
+    table = cli("audit", HOMELAB, IMMICH / "postgres.json", "--fail-on", "none").out
+    assert table.rstrip().endswith("1 volume: 1 unprotected")
+
+
+def test_lint_reads_the_same_repository(cli):
+    result = cli("lint", HOMELAB, TREE, "--format", "json", "--fail-on", "error")
+    assert result.code == 0, result.out + result.err
+    assert [f for f in json.loads(result.out)["findings"] if f["rule"] == "KP000"] == []
+    assert "skipped 3 files that are not Kubernetes manifests" in result.err
