@@ -250,7 +250,14 @@ def lint(
             _err(f"{path}: no such file or directory")
             raise typer.Exit(EXIT_INPUT)
     cfg, doc = _load(config, sets, engine)
-    findings, skipped = run_lint(cfg, doc, doc.text, list(paths or []))
+    from kpolgen.diagnostics import ConfigError
+
+    try:
+        findings, skipped = run_lint(cfg, doc, doc.text, list(paths or []))
+    except ConfigError as exc:  # an unknown rule in a '# kpolgen: disable=' comment
+        for problem in exc.diagnostics:
+            _err(problem.format())
+        raise typer.Exit(EXIT_INPUT) from None
     if skipped:
         from kpolgen.manifests import skipped_note
 

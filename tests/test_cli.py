@@ -49,7 +49,7 @@ def test_wrong_type_reports_file_line_col(cli, tmp_path):
     result = cli("render", config)
     assert result.code == 2
     assert result.out == ""
-    assert f"{config}:2:9: error: port: expected integer" in result.err
+    assert f"{config}:2:9: error: bridge.port: expected integer" in result.err
     assert "Traceback" not in result.err
 
 
@@ -77,7 +77,7 @@ def test_wrong_type_reports_file_line_col(cli, tmp_path):
     ("bridge:\n  address: 127.0.0.1\n", 2, "cannot be an endpoint"),
     ("bridge:\n  kind: externalname\n  address: 10.0.0.1\n", 3, "must be a DNS name"),
     ("bridge:\n  port: 70000\n", 2, "65535"),
-    ("bridge:\n  name: Not_A_Name\n", 2, "DNS-1123 label"),
+    ("bridge:\n  name: Not_A_Name\n", 2, "bridge.name: \"Not_A_Name\" is not a DNS-1035 label"),
     ("credentials:\n  secretName: A\n", 2, "DNS-1123 subdomain"),
     ("backup:\n  labelKey: a b\n", 2, "label/annotation key"),
     ("volsync:\n  cacheCapacity: lots\n", 2, "Kubernetes quantity"),
@@ -121,7 +121,7 @@ def test_set_overrides_and_their_position(cli):
     assert "http://rustfs.volsync-system.svc:9100/other-bucket/" in result.out
     bad = cli("validate", HOMELAB, "--set", "bridge.port=x")
     assert bad.code == 2
-    assert bad.err.startswith("--set:1:1: error: port: expected integer")
+    assert bad.err.startswith("--set:1:1: error: bridge.port: expected integer")
     assert cli("validate", HOMELAB, "--set", "nonsense").code == 2
 
 

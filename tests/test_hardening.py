@@ -26,7 +26,7 @@ def test_integral_floats_are_not_integers(cli, tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("bridge:\n  port: 9000.0\n")
     result = cli("render", config)
-    assert result.code == 2 and "c.yaml:2:9: error: port: expected integer" in result.err
+    assert result.code == 2 and "c.yaml:2:9: error: bridge.port: expected integer" in result.err
     assert cli("render", HOMELAB, "--set", "bridge.port=1.0").code == 2
 
 

@@ -12,10 +12,11 @@ from kpolgen.checks.rules import catalogue
 if TYPE_CHECKING:
     from kpolgen.config.loader import Document
     from kpolgen.config.model import Config
+    from kpolgen.diagnostics import Diagnostic
 
 MAX_MANIFEST_BYTES = 32 * 1024 * 1024
-_DISABLE = re.compile(r"#\s*kpolgen:\s*disable=([A-Z0-9, ]+)")
-_DISABLE_FILE = re.compile(r"#\s*kpolgen:\s*disable-file=([A-Z0-9, ]+)")
+# the IDs: a comma-separated list of words; text after a space is a comment
+_DISABLE = re.compile(r"#\s*kpolgen:\s*(disable(?:-file)?)=([\w-]+(?:\s*,\s*[\w-]+)*)?")
 
 
 def _ids(text: str) -> set[str]:
@@ -29,14 +30,27 @@ class Suppressions:
     def __init__(self) -> None:
         self.lines: dict[str, dict[int, set[str]]] = {}
         self.files: dict[str, set[str]] = {}
+        self.unknown: list[Diagnostic] = []
 
     def scan(self, display: str, text: str) -> None:
+        """Record the disables in one file; an unknown rule ID is an error (``unknown``)."""
+        from kpolgen.config.semantics import rule_ids
+        from kpolgen.diagnostics import Diagnostic, Level
+
+        known = None
         for number, line in enumerate(text.splitlines(), start=1):
-            if match := _DISABLE.search(line):
-                self.lines.setdefault(display, {}).setdefault(number, set()).update(
-                    _ids(match.group(1)))
-            if match := _DISABLE_FILE.search(line):
-                self.files.setdefault(display, set()).update(_ids(match.group(1)))
+            for match in _DISABLE.finditer(line):
+                ids = _ids(match.group(2) or "")
+                known = known or rule_ids()
+                for rule in sorted(ids - set(known)) or ([] if ids else [""]):
+                    self.unknown.append(Diagnostic(
+                        display, number, match.start() + 1, Level.ERROR,
+                        f"unknown rule {rule!r} in '# kpolgen: {match.group(1)}=' (rules are "
+                        f"{known[0]} to {known[-1]})"))
+                if match.group(1) == "disable-file":
+                    self.files.setdefault(display, set()).update(ids)
+                else:
+                    self.lines.setdefault(display, {}).setdefault(number, set()).update(ids)
 
     def hides(self, finding: Finding) -> bool:
         if finding.rule in self.files.get(finding.file, set()):
@@ -105,6 +119,10 @@ def lint(config: Config, doc: Document, config_text: str, paths: list[Path]
             findings.append(Finding(doc.file, 1, 1, "error", module.RULE.id,
                                     f"could not run {module.RULE.name} on these manifests "
                                     f"(unexpected shape: {type(exc).__name__}: {exc})"))
+    if suppressions.unknown:
+        from kpolgen.diagnostics import ConfigError
+
+        raise ConfigError(suppressions.unknown)
     disabled = set(config.lint_disable)
     kept = [f for f in findings if f.rule not in disabled and not suppressions.hides(f)]
     return sorted(set(kept), key=lambda f: (f.file, f.line, f.col, f.rule, f.message)), skipped

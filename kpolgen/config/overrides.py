@@ -23,6 +23,7 @@ def split_key(dotted: str) -> list[str]:
 def _schema_at(schema: dict[str, Any], keys: list[str]) -> dict[str, Any] | None:
     node: dict[str, Any] | None = schema
     for key in keys:
+        node = _resolve(schema, node)
         if node is None:
             return None
         props = node.get("properties", {})
@@ -32,6 +33,14 @@ def _schema_at(schema: dict[str, Any], keys: list[str]) -> dict[str, Any] | None
             node = node["additionalProperties"]
         else:
             return None
+    return _resolve(schema, node)
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A ``{"$ref": "#/$defs/x"}`` node replaced by the definition it names."""
+    ref = node.get("$ref") if node else None
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return schema.get("$defs", {}).get(ref.removeprefix("#/$defs/"))
     return node
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from kpolgen.diagnostics import Diagnostic
 PATTERN_HINTS = {
     "dnsLabel":
         "a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)",
+    "dns1035Label": "a DNS-1035 label, as Kubernetes requires of a Service name (a lowercase "
+                    "letter, then lowercase letters, digits and '-', at most 63 characters)",
     "dnsSubdomain": "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.')",
     "qualifiedName":
         "a Kubernetes label/annotation key such as 'backup' or 'example.com/backup'",
@@ -88,20 +91,41 @@ def _leaf(error: Any) -> Any:
     return error
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def key_path(path: tuple[Any, ...] | list[Any]) -> str:
+    """The full path of a config key as a user would write it: ``bridge.port``,
+    ``backup.tiers."weekly backup".schedule``, ``credentials.keys[0]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        text = str(part) if _PLAIN_KEY.fullmatch(str(part)) else json.dumps(str(part))
+        out += f".{text}" if out else text
+    return out or "config"
+
+
 def _message(error: Any) -> tuple[tuple[Any, ...], str, bool]:
     """(path, text, at_key) for one jsonschema error."""
     error = _leaf(error)
     path = tuple(error.absolute_path)
-    name = str(path[-1]) if path else "config"
+    name = key_path(path)
     value = error.instance
     kind = error.validator
+    if "propertyNames" in error.schema_path:
+        return ((*path, value), f"{key_path((*path, value))}: not a valid name here: at most "
+                "63 letters, digits, '-', '_' or '.', starting and ending with a letter or "
+                "digit (it becomes a label value)", True)
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = list(error.schema.get("properties", {}))
         extra = [k for k in value if k not in allowed]
         key = extra[0] if extra else "?"
         hint = _did_you_mean(key, allowed)
         where = ", ".join(allowed)
-        return (*path, key), f"unknown key {key!r}{hint}; allowed here: {where}", True
+        return ((*path, key), f"{key_path((*path, key))}: unknown key{hint}; allowed in "
+                f"{name}: {where}", True)
     if kind == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
         return path, f"{name}: missing required key {missing!r}", True
@@ -117,11 +141,9 @@ def _message(error: Any) -> tuple[tuple[Any, ...], str, bool]:
         hint = _did_you_mean(str(value), options) if isinstance(value, str) else ""
         return path, f"{name}: {_show(value)} is not one of {', '.join(options)}{hint}", False
     if kind == "pattern":
-        hint = FIELD_HINTS.get(name) or _hints_by_pattern().get(error.validator_value)
+        last = str(path[-1]) if path else ""
+        hint = FIELD_HINTS.get(last) or _hints_by_pattern().get(error.validator_value)
         return path, f"{name}: {_show(value)} is not {hint or 'in the expected format'}", False
-    if "propertyNames" in error.schema_path:
-        return ((*path, value), f"{name}: key {_show(value)} is not a valid label value (at most "
-                "63 letters, digits, '-', '_' or '.', starting and ending alphanumeric)", True)
     return path, f"{name}: {error.message}", False
 
 

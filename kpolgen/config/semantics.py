@@ -10,10 +10,18 @@ import re
 from typing import Any
 
 from kpolgen.config.loader import Document
+from kpolgen.config.schema import key_path
 from kpolgen.diagnostics import Diagnostic
 
+# VolSync parses trigger.schedule with robfig/cron v3's standard parser (after its CRD pattern
+# has allowed only numbers, lists, ranges, steps and six descriptors): these ranges, and Sunday
+# is 0 only (7 is refused).
 CRON_RANGES = [("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31),
-               ("month", 1, 12), ("day of week", 0, 7)]
+               ("month", 1, 12), ("day of week", 0, 6)]
+CRON_ACCEPTS = ("VolSync accepts 5 fields, minute 0-59, hour 0-23, day of month 1-31, month "
+                "1-12, day of week 0-6 (Sunday is 0), each a number, a list a,b, a range a-b, "
+                "a step */n or a/n, or *; or one of @hourly, @daily, @weekly, @monthly, "
+                "@yearly, @annually")
 _DNS_NAME = re.compile(
     r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # A PVC name plus the longest suffix must still be a valid object name; VolSync also puts
@@ -22,6 +30,8 @@ MAX_LABEL_NAME = 63
 
 
 def cron_problems(expr: str) -> list[str]:
+    """What robfig/cron v3's standard parser (VolSync) refuses in a schedule that already
+    matches the CRD pattern."""
     if expr.startswith("@"):
         return []
     fields = expr.split()
@@ -29,13 +39,18 @@ def cron_problems(expr: str) -> list[str]:
         return [f"expected 5 cron fields, got {len(fields)}"]
     found = []
     for text, (name, low, high) in zip(fields, CRON_RANGES, strict=True):
-        for number in re.findall(r"\d+", text):
-            value = int(number)
-            is_step = re.search(rf"/{number}\b", text) is not None
-            if is_step and value == 0:
+        for part in text.split(","):
+            span, _, step = part.partition("/")
+            if step and int(step) == 0:
                 found.append(f"{name} step must not be 0")
-            elif not is_step and not low <= value <= high:
-                found.append(f"{name} {value} is outside {low}-{high}")
+            if span == "*":
+                continue
+            start, _, end = span.partition("-")
+            numbers = [int(start)] + ([int(end)] if end else [])
+            found += [f"{name} {n} is outside {low}-{high}" for n in numbers
+                      if not low <= n <= high]
+            if end and int(start) > int(end):
+                found.append(f"{name} range {span} ends before it starts")
     return found
 
 
@@ -73,7 +88,7 @@ def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
 
     def err(path: tuple[Any, ...], message: str, *, key: bool = False) -> None:
-        out.append(doc.diagnostic(path, message, key=key))
+        out.append(doc.diagnostic(path, f"{key_path(path)}: {message}", key=key))
 
     bad = _control_characters(data)
     for path in bad:
@@ -84,7 +99,7 @@ def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
     for name, tier in data["backup"]["tiers"].items():
         for problem in cron_problems(tier["schedule"]):
             err(("backup", "tiers", name, "schedule"),
-                f"schedule {tier['schedule']!r}: {problem}")
+                f"{tier['schedule']!r}: {problem} ({CRON_ACCEPTS})")
 
     for field in ("labelKey",):
         problem = _label_key_problem(data["backup"][field])
@@ -94,6 +109,13 @@ def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
         problem = _label_key_problem(data["restore"][field])
         if problem:
             err(("restore", field), problem)
+    if data["backup"]["exemptLabel"] == data["backup"]["labelKey"]:
+        err(("backup", "exemptLabel"), "the exemption label must differ from backup.labelKey")
+    known = rule_ids()
+    for index, rule in enumerate(data["lint"]["disable"]):
+        if rule not in known:
+            err(("lint", "disable", index), f"unknown rule {rule!r} (rules are {known[0]} to "
+                f"{known[-1]}; see `kpolgen lint --help` or the README)")
     if data["restore"]["optOutAnnotation"] == data["restore"]["optOutReasonAnnotation"]:
         err(("restore", "optOutReasonAnnotation"),
             "the opt-out and its reason must be two different annotations")
@@ -103,24 +125,24 @@ def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
     ip = _ip(address)
     if bridge["kind"] in ("endpoints", "endpointslice"):
         if ip is None:
-            err(("bridge", "address"), f"address {address!r} is not an IP address; bridge kind "
+            err(("bridge", "address"), f"{address!r} is not an IP address; bridge kind "
                 f"{bridge['kind']!r} needs one (use kind 'externalname' for a DNS name)")
         elif ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast:
-            err(("bridge", "address"), f"address {address} cannot be an endpoint "
+            err(("bridge", "address"), f"{address} cannot be an endpoint "
                 "(loopback, link-local, unspecified and multicast addresses are refused)")
     elif bridge["kind"] == "externalname":
         if ip is not None or not _DNS_NAME.match(address):
-            err(("bridge", "address"), f"address {address!r} must be a DNS name for an "
+            err(("bridge", "address"), f"{address!r} must be a DNS name for an "
                 "ExternalName Service (use kind 'endpoints' for an IP address)")
     elif ip is None and not _DNS_NAME.match(address):
-        err(("bridge", "address"), f"address {address!r} is neither an IP address nor a DNS name")
+        err(("bridge", "address"), f"{address!r} is neither an IP address nor a DNS name")
 
     segments = [s for s in data["s3"]["prefix"].split("/") if s]
     if any(s in (".", "..") for s in segments):
-        err(("s3", "prefix"), "prefix segments '.' and '..' are not allowed")
+        err(("s3", "prefix"), "the segments '.' and '..' are not allowed")
 
     if "RESTIC_PASSWORD" not in data["credentials"]["keys"]:
-        err(("credentials", "keys"), "keys must include RESTIC_PASSWORD (VolSync requires it)")
+        err(("credentials", "keys"), "must include RESTIC_PASSWORD (VolSync requires it)")
     if "RESTIC_REPOSITORY" in data["credentials"]["keys"]:
         err(("credentials", "keys"), "RESTIC_REPOSITORY is built by kpolgen for every PVC; "
             "do not copy it from the credentials Secret")
@@ -131,6 +153,13 @@ def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
             "ReplicationSource and ReplicationDestination suffixes")
 
     return out
+
+
+def rule_ids() -> list[str]:
+    """The lint rule IDs, from the catalogue's module names (no rule module is imported)."""
+    from kpolgen.checks.rules import NAMES
+
+    return [name.split("_", 1)[0].upper() for name in NAMES]
 
 
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
