@@ -8,11 +8,12 @@ errors, refused combinations); 3 output could not be written, or an internal err
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -107,10 +108,13 @@ def _choice(command: str, option: str, value: str, choices: list[str] | tuple[st
 
 
 def _plan(config: Path, sets: list[str] | None, engine: str | None) -> Plan:
+    return _make_plan(*_load(config, sets, engine))
+
+
+def _make_plan(cfg: Config, doc: Document) -> Plan:
     from kpolgen import compat
     from kpolgen.engines import make_plan
 
-    cfg, doc = _load(config, sets, engine)
     where = doc.pos(("kyverno", "version"))
     try:
         plan = make_plan(cfg)
@@ -156,7 +160,8 @@ def render(
         for change in stale:
             sys.stdout.write(change.diff())
         if stale:
-            _err(f"{output}: out of date ({len(stale)} file(s)); run: kpolgen render "
+            count = "1 file" if len(stale) == 1 else f"{len(stale)} files"
+            _err(f"{output}: out of date ({count}); run: kpolgen render "
                  f"{config} -o {output}")
             raise typer.Exit(EXIT_FAIL)
         return
@@ -187,13 +192,18 @@ def schema() -> None:
 
 @command
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the starter config.")] = Path(
+    path: Annotated[Path, typer.Argument(
+        help="Where to write the starter config ('-' for stdout, without the schema).")] = Path(
         "kpolgen.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter config, and the JSON Schema beside it for editors."""
     from kpolgen import starter, tree
     from kpolgen.config.schema import schema_text
+
+    if str(path) == "-":
+        sys.stdout.write(starter.text())
+        return
 
     schema_path = path.parent / starter.SCHEMA_FILE
     if path.exists() and not force:
@@ -347,7 +357,10 @@ def explain(
     pvc: PvcOpt,
     label: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--label", metavar="KEY=VALUE",
-        help="The PVC's backup label (default: the label key with the first tier).")] = None,
+        help="The PVC's backup label (default: the label key with the config's first tier, "
+             "as written).")] = None,
+    unlabelled: Annotated[bool, typer.Option(
+        "--unlabelled", help="Explain a PVC with no backup label.")] = False,
     output_format: Annotated[str, typer.Option(
         "--format", metavar="FORMAT", help="text, json or mermaid.")] = "text",
     sets: SetOpt = None,
@@ -358,6 +371,9 @@ def explain(
 
     _choice("explain", "--format", output_format, list(explainer.FORMATS))
     parsed = None
+    if label is not None and unlabelled:
+        _err("kpolgen explain: --label and --unlabelled exclude each other")
+        raise typer.Exit(EXIT_INPUT)
     if label is not None:
         key, sep, value = label.partition("=")
         if not sep or not key:
@@ -365,8 +381,12 @@ def explain(
             raise typer.Exit(EXIT_INPUT)
         parsed = (key, value)
     _require_names(namespace, pvc)
-    plan = _plan(config, sets, engine)
-    info = explainer.explain(plan, namespace, pvc, parsed)
+    cfg, doc = _load(config, sets, engine)
+    plan = _make_plan(cfg, doc)
+    assumed = label is None and not unlabelled
+    if assumed:
+        parsed = (cfg.label_key, explainer.first_tier(doc.data))
+    info = explainer.explain(plan, namespace, pvc, parsed, assumed)
     sys.stdout.write(explainer.FORMATS[output_format](info))
 
 
@@ -451,16 +471,64 @@ def probe(
     raise typer.Exit(EXIT_OK if result.decision != "deny" else EXIT_FAIL)
 
 
+_WRITE_ERRORS = {errno.ENOSPC, errno.EIO, errno.EPIPE, errno.EDQUOT, errno.EFBIG, errno.EBADF}
+
+
+def _click_errors() -> Any:
+    """click's exceptions, from the copy typer vendors (0.28) or from click itself."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - typer versions that use click
+        from click import exceptions
+    return exceptions
+
+
+def _sentence(text: str) -> str:
+    """click's message in kpolgen's style: lowercase start, no final full stop."""
+    text = " ".join(text.split()).rstrip(".")
+    return text[:1].lower() + text[1:]
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no file descriptor (tests)
+        pass
+
+
 def run(args: list[str]) -> int:
     try:
-        chosen = next((a for a in args if not a.startswith("-")), None)
-        build_app(chosen if chosen in COMMANDS else None)(args=args, prog_name="kpolgen")
+        try:
+            chosen = next((a for a in args if not a.startswith("-")), None)
+            code = build_app(chosen if chosen in COMMANDS else None)(
+                args=args, prog_name="kpolgen", standalone_mode=False)
+        finally:
+            sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+        return code if isinstance(code, int) else EXIT_OK
+    except _click_errors().UsageError as exc:  # one style for every error, no boxed panel
+        where = f"kpolgen {exc.ctx.command.name}" if exc.ctx and exc.ctx.parent else "kpolgen"
+        if not exc.format_message().strip():  # no arguments at all: the help was shown
+            return EXIT_INPUT
+        _err(f"{where}: error: {_sentence(exc.format_message())} (see: {where} --help)")
+        return EXIT_INPUT
+    except _click_errors().ClickException as exc:
+        _err(f"kpolgen: error: {_sentence(exc.format_message())}")
+        return EXIT_INPUT
+    except typer.Abort:
+        return 130
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_INPUT)
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _silence_stdout()
+        return EXIT_OUTPUT
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRORS:
+            raise
+        _silence_stdout()
+        _err(f"kpolgen: cannot write the output: {exc.strerror or exc}")
         return EXIT_OUTPUT
     except KeyboardInterrupt:
         return 130

@@ -10,15 +10,18 @@ from kpolgen import decision, naming
 from kpolgen.plan import Plan
 
 
-def explain(plan: Plan, namespace: str, pvc: str, label: tuple[str, str] | None) -> dict[str, Any]:
+def explain(plan: Plan, namespace: str, pvc: str, label: tuple[str, str] | None,
+            assumed: bool = False) -> dict[str, Any]:
+    """``label`` is the PVC's backup label as (key, value), or None for an unlabelled PVC;
+    ``assumed`` says the label was not given but taken from the config's first tier."""
     from kpolgen.classify import Classifier
 
     cfg = plan.config
-    key, value = label if label else (cfg.label_key, cfg.tiers[0].name)
-    tier = next((t for t in cfg.tiers if t.name == value), None)
+    labels = dict([label]) if label else {}
+    tier = next((t for t in cfg.tiers if label and t.name == label[1]), None)
     # the same classification `audit` gives this PVC
     entry = Classifier(cfg, namespace).classify(namespace, pvc, "PersistentVolumeClaim",
-                                             {"labels": {key: value}}, {}, "")
+                                                {"labels": labels}, {}, "")
     protected = entry.status == "protected"
     reason = None if protected else entry.reason
     restores = protected and plan.restores
@@ -32,8 +35,8 @@ def explain(plan: Plan, namespace: str, pvc: str, label: tuple[str, str] | None)
     out: dict[str, Any] = {
         "namespace": namespace,
         "pvc": pvc,
-        "label": f"{key}={value}",
-        "assumed_label": label is None,
+        "label": f"{label[0]}={label[1]}" if label else None,
+        "assumed_label": assumed,
         "protected": protected,
         "reason": reason or "labelled with a configured tier, namespace not excluded",
         "engine": plan.engine,
@@ -53,6 +56,17 @@ def explain(plan: Plan, namespace: str, pvc: str, label: tuple[str, str] | None)
         "requirements": plan.requirements(),
     }
     return out
+
+
+def first_tier(data: dict[str, Any]) -> str:
+    """The first tier as written in the config (the schema's default tiers if it sets none);
+    the model keeps tiers sorted by name."""
+    from kpolgen.config.schema import schema
+
+    written = data.get("backup", {}).get("tiers") if isinstance(data.get("backup"), dict) \
+        else None
+    tiers = written or schema()["properties"]["backup"]["properties"]["tiers"]["default"]
+    return str(next(iter(tiers)))
 
 
 def _decisions(plan: Plan, pvc: str) -> list[dict[str, str]]:
@@ -96,8 +110,10 @@ def _decisions(plan: Plan, pvc: str) -> list[dict[str, str]]:
 
 
 def as_text(info: dict[str, Any]) -> str:
-    lines = [f"PVC {info['namespace']}/{info['pvc']} labelled {info['label']}"
-             + (" (assumed; pass --label)" if info["assumed_label"] else "")]
+    labelled = f"labelled {info['label']}" if info["label"] else "with no backup label"
+    lines = [f"PVC {info['namespace']}/{info['pvc']} {labelled}"
+             + (" (the config's first tier, assumed; pass --label or --unlabelled)"
+                if info["assumed_label"] else "")]
     if not info["protected"]:
         lines.append(f"  not protected: {info['reason']}")
         return "\n".join(lines) + "\n"
@@ -132,7 +148,8 @@ def _m(text: str) -> str:
 
 
 def as_mermaid(info: dict[str, Any]) -> str:
-    title = f"PVC {info['namespace']}/{info['pvc']} created, {info['label']}"
+    title = (f"PVC {info['namespace']}/{info['pvc']} created, "
+             + (info["label"] or "no backup label"))
     lines = ["flowchart TD", f"  pvc[{_m(title)}]"]
     if not info["protected"]:
         lines.append(f"  pvc --> skip[{_m('untouched: ' + info['reason'])}]")

@@ -75,7 +75,8 @@ def test_modes_and_engines(cli):
 
 def test_text_and_mermaid(cli):
     text = cli("explain", HOMELAB, "-n", "apps", "--pvc", "data").out
-    assert "(assumed; pass --label)" in text and "data-restore" in text
+    assert "(the config's first tier, assumed; pass --label or --unlabelled)" in text
+    assert "data-restore" in text
     mermaid = cli("explain", HOMELAB, "-n", "apps", "--pvc", "data", "--format", "mermaid").out
     lines = mermaid.splitlines()
     assert lines[0] == "flowchart TD"
@@ -91,3 +92,22 @@ def test_text_and_mermaid(cli):
     ("-n", "apps", "--pvc", "data", "--format", "dot")])
 def test_bad_arguments(cli, args):
     assert cli("explain", HOMELAB, *args).code == 2
+
+
+def test_default_label_is_the_first_tier_as_written(cli, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("backup:\n  tiers:\n    weekly: {schedule: '@weekly', retain: {weekly: 4}}\n"
+                      "    daily: {schedule: '@daily', retain: {daily: 7}}\n")
+    info = explain(cli, config, "-n", "apps", "--pvc", "data")
+    assert (info["label"], info["tier"], info["assumed_label"]) == ("backup=weekly", "weekly", True)
+    assert explain(cli, HOMELAB, "-n", "apps", "--pvc", "data")["label"] == "backup=hourly"
+
+
+def test_an_unlabelled_pvc(cli):
+    info = explain(cli, HOMELAB, "-n", "apps", "--pvc", "data", "--unlabelled")
+    assert info["label"] is None and not info["assumed_label"]
+    assert not info["protected"] and info["reason"] == "no backup label"
+    text = cli("explain", HOMELAB, "-n", "apps", "--pvc", "data", "--unlabelled").out
+    assert text == "PVC apps/data with no backup label\n  not protected: no backup label\n"
+    both = cli("explain", HOMELAB, "-n", "a", "--pvc", "d", "--unlabelled", "--label", "backup=x")
+    assert both.code == 2 and "exclude each other" in both.err
