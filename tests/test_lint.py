@@ -74,8 +74,8 @@ def test_text_format_and_exit_codes(cli, monkeypatch):
     monkeypatch.chdir(case_dir("KP016") / "fire")
     result = cli("lint", "config.yaml", "manifests", "--format", "text")
     assert result.code == 1
-    assert "manifests/restore-guard.yaml:26:3: [error] the restore guard does not deny" in \
-        result.out and "(KP016)" in result.out
+    assert ("manifests/restore-guard.yaml:26:3: [error] the restore guard volsync-restore-guard "
+            "does not deny") in result.out and "(KP016)" in result.out
     assert cli("lint", "config.yaml", "--format", "text").code == 0  # warnings only
     assert cli("lint", "config.yaml", "--fail-on", "info").code == 1  # KP005 is info
     assert cli("lint", "config.yaml", "--format", "yaml").code == 2
@@ -145,6 +145,42 @@ def test_stale_output_only_checks_kpolgen_output_folders(cli, tmp_path):
     _r, found = findings(cli, HOMELAB, out)
     assert [f["message"] for f in found if f["rule"] == "KP015"] == [
         "bridge.yaml is missing: kpolgen renders it"]
+
+
+def test_stale_output_leaves_a_users_kustomization_alone(cli, tmp_path):
+    """A folder of the user's own manifests with a kustomization.yaml is not kpolgen's
+    output: only a folder with kpolgen's .kpolgen-files marker is compared."""
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    (apps / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        "resources: [cm.yaml]\n")
+    (apps / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    _r, found = findings(cli, HOMELAB, apps)
+    assert [f for f in found if f["rule"] == "KP015"] == []
+
+
+def test_fail_open_gate_is_found_by_what_it_does(cli, tmp_path):
+    """A renamed guard (kustomize namePrefix) in Audit mode is still found; a user's own
+    policy on PVCs that does not gate labelled PVCs is not kpolgen's gate."""
+    out = tmp_path / "out"
+    assert cli("render", HOMELAB, "-o", out).code == 0
+    guard = out / "restore-guard.yaml"
+    text = guard.read_text()
+    assert "name: volsync-restore-guard" in text and "    - Deny\n" in text
+    guard.write_text(text.replace("name: volsync-restore-guard", "name: infra-restore-gate")
+                     .replace("    - Deny\n", "    - Audit\n", 1))
+    (out / "mine.yaml").write_text(
+        "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\n"
+        "metadata: {name: volsync-restore-guard}\nspec:\n  validationActions: [Audit]\n"
+        "  matchConstraints:\n    resourceRules:\n    - apiGroups: ['']\n"
+        "      apiVersions: [v1]\n      operations: [CREATE]\n"
+        "      resources: [persistentvolumeclaims]\n"
+        "  validations:\n  - expression: \"object.spec.storageClassName != 'nfs'\"\n")
+    _r, found = findings(cli, HOMELAB, out)
+    gate = [(Path(f["file"]).name, f["message"]) for f in found if f["rule"] == "KP016"]
+    assert gate == [("restore-guard.yaml", "the restore guard infra-restore-gate does not deny "
+                                           "(validationActions lacks Deny)")]
 
 
 @pytest.mark.parametrize(("rule_id", "file", "old", "new"), [

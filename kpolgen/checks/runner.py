@@ -87,6 +87,13 @@ def load_manifests(paths: list[Path], suppressions: Suppressions
     return files, problems, skipped
 
 
+def _relative(name: str, directory: Path) -> str | None:
+    try:
+        return Path(name).relative_to(directory).as_posix()
+    except ValueError:
+        return None
+
+
 def lint(config: Config, doc: Document, config_text: str, paths: list[Path]
          ) -> tuple[list[Finding], list[str]]:
     """Findings, and the files skipped as not Kubernetes manifests."""
@@ -111,6 +118,12 @@ def lint(config: Config, doc: Document, config_text: str, paths: list[Path]
         except compat.Refusal:
             rendered = []
     ctx = Context(config, doc, plan, refusal, rendered, files, directories)
+    if plan is not None and rendered:  # kpolgen's own bucket-policy.json is not worth a note
+        from kpolgen import tree
+
+        ours = set(tree.files(plan, rendered))
+        skipped = [name for name in skipped if not any(
+            _relative(name, directory) in ours for directory in directories)]
     for module in catalogue():
         try:
             findings += list(module.check(ctx))

@@ -23,8 +23,10 @@ def check(ctx):
 
     wanted = tree.files(ctx.plan, ctx.rendered)
     for directory in ctx.directories:
-        if not any((directory / name).exists() for name in wanted):
-            continue  # not kpolgen's output folder (e.g. the apps' manifests): nothing to compare
+        if not (directory / tree.MARKER).is_file():
+            # not a folder kpolgen wrote (the apps' manifests, a user's own kustomization.yaml
+            # beside them): nothing to compare
+            continue
         for change in tree.changes(directory, wanted):
             display = str(directory / change.path)
             if change.old is None:
