@@ -111,7 +111,7 @@ def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
             err(("restore", field), problem)
     if data["backup"]["exemptLabel"] == data["backup"]["labelKey"]:
         err(("backup", "exemptLabel"), "the exemption label must differ from backup.labelKey")
-    known = rule_ids()
+    known = rule_ids() if data["lint"]["disable"] else []
     for index, rule in enumerate(data["lint"]["disable"]):
         if rule not in known:
             err(("lint", "disable", index), f"unknown rule {rule!r} (rules are {known[0]} to "
