@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from kpolgen.diagnostics import Diagnostic, Level
+
 SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "<stdin>"
 
@@ -36,16 +38,9 @@ class ManifestDoc(NamedTuple):
     data: dict[str, Any]
 
 
-class Problem(NamedTuple):
+def problem(file: str, line: int, col: int, message: str) -> Diagnostic:
     """A file that could not be read."""
-
-    file: str
-    line: int
-    col: int
-    message: str
-
-    def format(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: error: {self.message}"
+    return Diagnostic(file, line, col, Level.ERROR, message)
 
 
 class Reading:
@@ -55,7 +50,7 @@ class Reading:
         self.files = 0
         self.objects = 0
         self.skipped: list[str] = []
-        self.problems: list[Problem] = []
+        self.problems: list[Diagnostic] = []
 
 
 def is_object(value: Any) -> bool:
@@ -93,30 +88,30 @@ def _walk(directory: Path) -> list[Path]:
 
 
 def read_source(source: Source) -> str:
-    """The text of one source; raises Problem-carrying ``UnreadableError``."""
+    """The text of one source; raises ``UnreadableError``."""
     try:
         if source.path is None:
             raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else \
                 sys.stdin.read().encode("utf-8")
         else:
             if not source.path.is_file():
-                raise UnreadableError(Problem(source.display, 1, 1, "not a regular file"))
+                raise UnreadableError(problem(source.display, 1, 1, "not a regular file"))
             raw = source.path.read_bytes()
     except OSError as exc:
-        raise UnreadableError(Problem(source.display, 1, 1,
+        raise UnreadableError(problem(source.display, 1, 1,
                                       f"cannot read: {exc.strerror or exc}")) from None
     try:
         return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise UnreadableError(Problem(source.display, line, col, "not UTF-8 text")) from None
+        raise UnreadableError(problem(source.display, line, col, "not UTF-8 text")) from None
 
 
 class UnreadableError(Exception):
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.format())
-        self.problem = problem
+    def __init__(self, found: Diagnostic) -> None:
+        super().__init__(found.format())
+        self.problem = found
 
 
 def read(paths: list[str | Path], reading: Reading) -> Iterator[ManifestDoc]:
@@ -137,7 +132,7 @@ def read(paths: list[str | Path], reading: Reading) -> Iterator[ManifestDoc]:
             reading.problems.append(exc.problem)
             continue
         except YamlError as exc:
-            reading.problems.append(Problem(source.display, exc.line, exc.col,
+            reading.problems.append(problem(source.display, exc.line, exc.col,
                                             f"cannot read manifests: {exc.problem}"))
             continue
         finally:
