@@ -113,3 +113,19 @@ def test_lint_reads_the_same_repository(cli):
     assert result.code == 0, result.out + result.err
     assert [f for f in json.loads(result.out)["findings"] if f["rule"] == "KP000"] == []
     assert "skipped 3 files that are not Kubernetes manifests" in result.err
+
+
+def test_recursive_aliases_and_deep_nesting_are_reported_not_crashed_on(cli, tmp_path):
+    recursive = tmp_path / "recursive.yaml"
+    recursive.write_text("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n"
+                         "  name: &n [*n]\n")
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("apiVersion: v1\nkind: ConfigMap\ndata: " + "[" * 5000 + "]" * 5000 + "\n")
+    lint = cli("lint", HOMELAB, recursive, deep, "--format", "json")
+    problems = {(f["file"], f["line"]) for f in json.loads(lint.out)["findings"]
+                if f["rule"] == "KP000"}
+    assert problems == {(str(recursive), 4), (str(deep), 3)}
+    assert "internal error" not in lint.err
+    audit_run = cli("audit", HOMELAB, recursive, deep, "--format", "json")
+    assert audit_run.code == 1 and "internal error" not in audit_run.err
+    assert [u["file"] for u in json.loads(audit_run.out)["unreadable"]] == [str(deep)]

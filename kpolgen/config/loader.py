@@ -179,6 +179,7 @@ class _Builder:
                  manifest: bool = False) -> None:
         self.doc = doc
         self.manifest = manifest  # merge keys and custom tags: in manifests, not the config
+        self.open: set[int] = set()  # collections being built (a recursive alias comes back)
         self.constructor = constructor
         self.count = 0
         self.max_nodes = max_nodes
@@ -196,34 +197,16 @@ class _Builder:
         if self.count > self.max_nodes:
             raise self._fail(node, f"the YAML expands to more than {self.max_nodes} values "
                                    "(alias bomb?)")
-        if node.id == "mapping":
-            out: dict[str, Any] = {}
-            merged: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    if not self.manifest:
-                        raise self._fail(key_node, "merge keys (<<) are not supported")
-                    self._merge(merged, value_node, path)
-                    continue
-                key = self.value(key_node, path)
-                if not isinstance(key, str):
-                    raise self._fail(key_node, f"mapping keys must be strings, not "
-                                               f"{_type_name(key)} ({key!r}); quote it")
-                if key in out:
-                    raise self._fail(key_node, f"invalid YAML: duplicate key {key!r}")
-                child = (*path, key)
-                self.doc.key_positions[child] = self._pos(key_node)
-                self.doc.positions[child] = self._pos(value_node)
-                out[key] = self.value(value_node, child)
-            for key, item in merged.items():  # keys written here win over merged ones
-                out.setdefault(key, item)
-            return out
-        if node.id == "sequence":
-            items = []
-            for index, item in enumerate(node.value):
-                self.doc.positions[(*path, index)] = self._pos(item)
-                items.append(self.value(item, (*path, index)))
-            return items
+        if node.id in ("mapping", "sequence"):
+            if id(node) in self.open:
+                raise self._fail(node, "invalid YAML: an alias refers to a value that contains "
+                                       "it (a recursive alias)")
+            self.open.add(id(node))
+            try:
+                return self._mapping(node, path) if node.id == "mapping" else [
+                    self._item(item, (*path, index)) for index, item in enumerate(node.value)]
+            finally:
+                self.open.discard(id(node))
         if node.tag == "tag:yaml.org,2002:value" or (self.manifest and node.tag.startswith("!")):
             return str(node.value)  # `=` and custom tags (!secret): the text as written
         try:
@@ -232,6 +215,33 @@ class _Builder:
             raise self._fail(node, "invalid YAML: "
                                    f"{_one_line(getattr(exc, 'problem', None) or exc)}") from None
         return _scalar(scalar)
+
+    def _item(self, node: Any, path: PathKey) -> Any:
+        self.doc.positions[path] = self._pos(node)
+        return self.value(node, path)
+
+    def _mapping(self, node: Any, path: PathKey) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                if not self.manifest:
+                    raise self._fail(key_node, "merge keys (<<) are not supported")
+                self._merge(merged, value_node, path)
+                continue
+            key = self.value(key_node, path)
+            if not isinstance(key, str):
+                raise self._fail(key_node, f"mapping keys must be strings, not "
+                                           f"{_type_name(key)} ({key!r}); quote it")
+            if key in out:
+                raise self._fail(key_node, f"invalid YAML: duplicate key {key!r}")
+            child = (*path, key)
+            self.doc.key_positions[child] = self._pos(key_node)
+            self.doc.positions[child] = self._pos(value_node)
+            out[key] = self.value(value_node, child)
+        for key, item in merged.items():  # keys written here win over merged ones
+            out.setdefault(key, item)
+        return out
 
     def _merge(self, out: dict[str, Any], node: Any, path: PathKey) -> None:
         """``<<: *defaults`` (or a list of them) in a manifest; the first source wins."""
