@@ -102,7 +102,7 @@ def _load(config: Path, sets: list[str] | None, engine: str | None) -> tuple[Con
 
 def _choice(command: str, option: str, value: str, choices: list[str] | tuple[str, ...]) -> str:
     if value not in choices:
-        _err(f"kpolgen {command}: unknown {option} {value!r} ({', '.join(choices)})")
+        _err(f"kpolgen {command}: error: unknown {option} {value!r} ({', '.join(choices)})")
         raise typer.Exit(EXIT_INPUT)
     return value
 
@@ -141,10 +141,10 @@ def render(
 ) -> None:
     """Render the manifests (to stdout, or to a directory with -o)."""
     if check and output is None:
-        _err("kpolgen render: --check needs -o DIR")
+        _err("kpolgen render: error: --check needs -o DIR")
         raise typer.Exit(EXIT_INPUT)
     if output is not None and output.exists() and not output.is_dir():
-        _err(f"kpolgen render: {output} is not a directory")
+        _err(f"kpolgen render: error: {output} is not a directory")
         raise typer.Exit(EXIT_INPUT)
     plan = _plan(config, sets, engine)
     if output is None:
@@ -168,7 +168,7 @@ def render(
     try:
         written = tree.write(output, wanted)
     except OSError as exc:
-        _err(f"{output}: cannot write: {exc.strerror or exc}")
+        _err(f"{output}: error: cannot write: {exc.strerror or exc}")
         raise typer.Exit(EXIT_OUTPUT) from None
     for change in written:
         verb = "removed" if change.new is None else "wrote"
@@ -207,14 +207,14 @@ def init(
 
     schema_path = path.parent / starter.SCHEMA_FILE
     if path.exists() and not force:
-        _err(f"{path}: already exists; use --force to overwrite it")
+        _err(f"{path}: error: already exists; use --force to overwrite it")
         raise typer.Exit(EXIT_INPUT)
     try:
         tree.atomic_write(path, starter.text())
         if force or not schema_path.exists():
             tree.atomic_write(schema_path, schema_text())
     except OSError as exc:
-        _err(f"{path}: cannot write: {exc.strerror or exc}")
+        _err(f"{path}: error: cannot write: {exc.strerror or exc}")
         raise typer.Exit(EXIT_OUTPUT) from None
     _err(f"wrote {path} (and {schema_path} for editor completion); next: kpolgen render {path}")
 
@@ -223,10 +223,10 @@ def _require_names(namespace: str, pvc: str) -> None:
     import re
 
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", namespace) or len(namespace) > 63:
-        _err(f"kpolgen: --namespace {namespace!r} is not a valid namespace name")
+        _err(f"kpolgen: error: --namespace {namespace!r} is not a valid namespace name")
         raise typer.Exit(EXIT_INPUT)
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", pvc) or len(pvc) > 253:
-        _err(f"kpolgen: --pvc {pvc!r} is not a valid PVC name")
+        _err(f"kpolgen: error: --pvc {pvc!r} is not a valid PVC name")
         raise typer.Exit(EXIT_INPUT)
 
 
@@ -257,7 +257,7 @@ def lint(
     chosen = reporters.choose(output_format)
     for path in paths or []:
         if not path.exists():
-            _err(f"{path}: no such file or directory")
+            _err(f"{path}: error: no such file or directory")
             raise typer.Exit(EXIT_INPUT)
     cfg, doc = _load(config, sets, engine)
     from kpolgen.diagnostics import ConfigError
@@ -311,18 +311,18 @@ def audit(
     failing = set() if fail_on in ("none", "") else {s.strip() for s in fail_on.split(",")}
     unknown = failing - set(auditor.FAIL_ON)
     if unknown:
-        _err(f"kpolgen audit: unknown --fail-on status {sorted(unknown)[0]!r} "
+        _err(f"kpolgen audit: error: unknown --fail-on status {sorted(unknown)[0]!r} "
              f"({', '.join(auditor.FAIL_ON)})")
         raise typer.Exit(EXIT_INPUT)
     if paths.count("-") + (str(config) == "-") > 1:
-        _err("kpolgen audit: '-' (stdin) can be read only once, for the config or for PATH")
+        _err("kpolgen audit: error: '-' (stdin) can be read only once, for the config or for PATH")
         raise typer.Exit(EXIT_INPUT)
     for raw in paths:
         if raw != "-" and not Path(raw).exists():
-            _err(f"{raw}: no such file or directory")
+            _err(f"{raw}: error: no such file or directory")
             raise typer.Exit(EXIT_INPUT)
         if raw != "-" and not (Path(raw).is_file() or Path(raw).is_dir()):
-            _err(f"{raw}:1:1: error: not a regular file or directory")
+            _err(f"{raw}: error: not a regular file or directory")
             raise typer.Exit(EXIT_INPUT)
     cfg, _doc = _load(config, sets, engine)
     report = auditor.run(cfg, list(paths), default_namespace)
@@ -372,12 +372,12 @@ def explain(
     _choice("explain", "--format", output_format, list(explainer.FORMATS))
     parsed = None
     if label is not None and unlabelled:
-        _err("kpolgen explain: --label and --unlabelled exclude each other")
+        _err("kpolgen explain: error: --label and --unlabelled exclude each other")
         raise typer.Exit(EXIT_INPUT)
     if label is not None:
         key, sep, value = label.partition("=")
         if not sep or not key:
-            _err(f"kpolgen explain: --label must be KEY=VALUE, got {label!r}")
+            _err(f"kpolgen explain: error: --label must be KEY=VALUE, got {label!r}")
             raise typer.Exit(EXIT_INPUT)
         parsed = (key, value)
     _require_names(namespace, pvc)
@@ -424,10 +424,10 @@ def probe(
     import math
 
     if not math.isfinite(timeout):
-        _err("kpolgen probe: --timeout must be a number of seconds")
+        _err("kpolgen probe: error: --timeout must be a number of seconds")
         raise typer.Exit(EXIT_INPUT)
     if endpoint is not None and not prober.valid_endpoint(endpoint):
-        _err(f"kpolgen probe: --endpoint must be scheme://host[:port], got {endpoint!r}")
+        _err(f"kpolgen probe: error: --endpoint must be scheme://host[:port], got {endpoint!r}")
         raise typer.Exit(EXIT_INPUT)
     _require_names(namespace, pvc)
     plan = _plan(config, sets, engine)
@@ -528,7 +528,7 @@ def run(args: list[str]) -> int:
         if exc.errno not in _WRITE_ERRORS:
             raise
         _silence_stdout()
-        _err(f"kpolgen: cannot write the output: {exc.strerror or exc}")
+        _err(f"kpolgen: error: cannot write the output: {exc.strerror or exc}")
         return EXIT_OUTPUT
     except KeyboardInterrupt:
         return 130

@@ -14,6 +14,9 @@ from conftest import HOMELAB, kpolgen_command
     (["explain", str(HOMELAB)],
      "kpolgen explain: error: missing option '--namespace' / '-n' (see: kpolgen explain --help)"),
     (["bogus"], "kpolgen: error: no such command 'bogus' (see: kpolgen --help)"),
+    (["audit", str(HOMELAB), "-", "--format", "x"],
+     "kpolgen audit: error: unknown --format 'x' (table, json, markdown)"),
+    (["lint", str(HOMELAB), "no/such/path"], "no/such/path: error: no such file or directory"),
 ])
 def test_usage_errors_are_one_plain_line(installed, args, line):
     result = installed(*args)
@@ -38,4 +41,4 @@ def test_a_full_disk_is_an_output_error_not_an_internal_one(args):
         proc = subprocess.run([*kpolgen_command(), *args], stdout=full, stderr=subprocess.PIPE,
                               text=True, timeout=60)
     assert proc.returncode == 3
-    assert proc.stderr == "kpolgen: cannot write the output: No space left on device\n"
+    assert proc.stderr == "kpolgen: error: cannot write the output: No space left on device\n"
