@@ -129,3 +129,14 @@ def test_recursive_aliases_and_deep_nesting_are_reported_not_crashed_on(cli, tmp
     audit_run = cli("audit", HOMELAB, recursive, deep, "--format", "json")
     assert audit_run.code == 1 and "internal error" not in audit_run.err
     assert [u["file"] for u in json.loads(audit_run.out)["unreadable"]] == [str(deep)]
+
+
+def test_hand_written_backup_of_a_statefulset_claim(cli, tmp_path):
+    (tmp_path / "sts.yaml").write_text(
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: shop}\nspec:\n"
+        "  volumeClaimTemplates:\n  - metadata: {name: data}\n    spec: {accessModes: [RWO]}\n"
+        "---\napiVersion: volsync.backube/v1alpha1\nkind: ReplicationSource\n"
+        "metadata: {name: db-0, namespace: shop}\nspec: {sourcePVC: data-db-0}\n")
+    row = rows(audit(cli, tmp_path)[1])["data-db-*"]
+    assert row["status"] == "protected"
+    assert f"ReplicationSource shop/db-0 ({tmp_path / 'sts.yaml'}:9)" in row["reason"]
