@@ -3,7 +3,8 @@ them (``audit``, ``lint``, ``status``): which files, in which order, which docum
 Kubernetes objects, and where each one came from (``file:line``).
 
 - Directories are walked recursively in name order for ``.yaml``, ``.yml`` and ``.json``
-  files; hidden directories (``.git``, ``.github``) are not entered.
+  files; hidden directories (``.git``, ``.github``) are not entered. The ``templates/`` of a
+  Helm chart (beside its ``Chart.yaml``) are skipped: they are Go templates, not manifests.
 - A document is a Kubernetes object when it is a mapping with ``apiVersion`` and ``kind``. A
   file holding none (mkdocs.yml, a Home Assistant config, package.json) is skipped and
   counted, never fatal.
@@ -28,6 +29,7 @@ STDIN = "<stdin>"
 class Source(NamedTuple):
     display: str
     path: Path | None  # None: standard input
+    template: bool = False  # a Helm chart template: not a manifest until `helm template`
 
 
 class ManifestDoc(NamedTuple):
@@ -66,7 +68,9 @@ def sources(paths: list[str | Path]) -> list[Source]:
             continue
         path = Path(raw)
         if path.is_dir():
-            out += [Source(str(p), p) for p in _walk(path)]
+            charts = {p.parent for p in path.rglob("Chart.yaml")}
+            out += [Source(str(p), p, any(c / "templates" in p.parents for c in charts))
+                    for p in _walk(path)]
         else:
             out.append(Source(str(raw), path))
     return out
@@ -121,6 +125,9 @@ def read(paths: list[str | Path], reading: Reading) -> Iterator[ManifestDoc]:
 
     for source in sources(paths):
         reading.files += 1
+        if source.template:
+            reading.skipped.append(source.display)
+            continue
         objects = 0
         try:
             text = read_source(source)
@@ -150,4 +157,5 @@ def skipped_note(command: str, skipped: list[str]) -> str:
     what = ("1 file that is not a Kubernetes manifest" if len(skipped) == 1 else
             f"{len(skipped)} files that are not Kubernetes manifests")
     shown = ", ".join(skipped[:5]) + (", ..." if len(skipped) > 5 else "")
-    return f"kpolgen {command}: skipped {what} (no apiVersion and kind): {shown}"
+    return (f"kpolgen {command}: skipped {what} (no apiVersion and kind, or a Helm chart's "
+            f"templates: render them with `helm template`): {shown}")

@@ -32,10 +32,12 @@ def test_yaml_real_repositories_hold_is_read(cli):
 
 
 def test_files_that_are_not_manifests_are_skipped_and_counted(cli):
+    """Including a Helm chart's templates (Go templates that do not parse as YAML)."""
     result, report = audit(cli, TREE)
     assert sorted(report["skipped"]) == sorted(str(TREE / p) for p in (
+        "charts/app/Chart.yaml", "charts/app/templates/pvc.yaml", "charts/app/values.yaml",
         "docs/mkdocs.yml", "home-assistant/configuration.yaml", "renovate.json"))
-    assert "skipped 3 files that are not Kubernetes manifests" in result.err
+    assert "skipped 6 files that are not Kubernetes manifests" in result.err
 
 
 def test_every_row_carries_its_source(cli):
@@ -112,7 +114,7 @@ def test_lint_reads_the_same_repository(cli):
     result = cli("lint", HOMELAB, TREE, "--format", "json", "--fail-on", "error")
     assert result.code == 0, result.out + result.err
     assert [f for f in json.loads(result.out)["findings"] if f["rule"] == "KP000"] == []
-    assert "skipped 3 files that are not Kubernetes manifests" in result.err
+    assert "skipped 6 files that are not Kubernetes manifests" in result.err
 
 
 def test_recursive_aliases_and_deep_nesting_are_reported_not_crashed_on(cli, tmp_path):

@@ -71,6 +71,9 @@ def load_manifests(paths: list[Path], suppressions: Suppressions
     files, problems, skipped = [], [], []
     for source in manifests.sources(list(paths)):
         assert source.path is not None  # lint reads no stdin
+        if source.template:
+            skipped.append(source.display)
+            continue
         try:
             text = read_text(source.path, source.display, what="manifest",
                              max_bytes=MAX_MANIFEST_BYTES)
