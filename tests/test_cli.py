@@ -56,7 +56,7 @@ def test_wrong_type_reports_file_line_col(cli, tmp_path):
 @pytest.mark.parametrize(("text", "line", "needle"), [
     ("", 1, "config is empty"),
     ("kyverno: [\n", 2, "invalid YAML"),
-    ("s3:\n  bucket: a-b-c\ns3:\n  prefix: x\n", 3, "duplicate key 's3'"),
+    ("s3:\n  bucket: a-b-c\ns3:\n  prefix: x\n", 3, "s3: duplicate key"),
     ("- a\n- b\n", 1, "must be a mapping"),
     ("a: 1\n---\nb: 2\n", 3, "several YAML documents"),
     ("base: &b {port: 1}\nbridge:\n  <<: *b\n", 3, "merge keys"),

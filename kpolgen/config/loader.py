@@ -8,6 +8,8 @@ checked here.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -163,6 +165,22 @@ def parse(text: str, display: str) -> Document:
     return doc
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def key_path(path: tuple[Any, ...] | list[Any]) -> str:
+    """The full path of a config key as a user would write it: ``bridge.port``,
+    ``backup.tiers."weekly backup".schedule``, ``credentials.keys[0]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        text = str(part) if _PLAIN_KEY.fullmatch(str(part)) else json.dumps(str(part))
+        out += f".{text}" if out else text
+    return out or "config"
+
+
 def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
@@ -231,10 +249,11 @@ class _Builder:
                 continue
             key = self.value(key_node, path)
             if not isinstance(key, str):
-                raise self._fail(key_node, f"mapping keys must be strings, not "
-                                           f"{_type_name(key)} ({key!r}); quote it")
+                raise self._fail(key_node, f"{key_path(path)}: mapping keys must be strings, "
+                                           f"not {_type_name(key)} ({key!r}); quote it")
             if key in out:
-                raise self._fail(key_node, f"invalid YAML: duplicate key {key!r}")
+                raise self._fail(key_node, f"{key_path((*path, key))}: duplicate key (invalid "
+                                           "YAML: each key once)")
             child = (*path, key)
             self.doc.key_positions[child] = self._pos(key_node)
             self.doc.positions[child] = self._pos(value_node)

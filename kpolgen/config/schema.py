@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from kpolgen.config.loader import Document
+from kpolgen.config.loader import Document, key_path
 from kpolgen.diagnostics import Diagnostic
 
 # what a value matching a shared definition's pattern is, by definition name
@@ -89,22 +88,6 @@ def _leaf(error: Any) -> Any:
                                                          e.validator_value == "null")]
         error = max(candidates or error.context, key=lambda e: len(e.relative_schema_path))
     return error
-
-
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def key_path(path: tuple[Any, ...] | list[Any]) -> str:
-    """The full path of a config key as a user would write it: ``bridge.port``,
-    ``backup.tiers."weekly backup".schedule``, ``credentials.keys[0]``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-            continue
-        text = str(part) if _PLAIN_KEY.fullmatch(str(part)) else json.dumps(str(part))
-        out += f".{text}" if out else text
-    return out or "config"
 
 
 def _message(error: Any) -> tuple[tuple[Any, ...], str, bool]:
