@@ -23,7 +23,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from celeval import KUBERNETES_EXTRAS, LAZY, CelEvalError, compile_cel, evaluate, lazy_variables
-from k8s_schemas import CRDS_DIR, validate_manifest
+from k8s_schemas import validate_manifest
 from kyverno_cel import check_document
 
 from kpolgen import render
@@ -38,7 +38,6 @@ GUARD = ("ValidatingPolicy", "volsync-restore-guard")
 DESTINATION = ("GeneratingPolicy", "volsync-restore-destination")
 BACKUP = ("GeneratingPolicy", "generate-volsync-backup")
 FRESH, ALWAYS, PREFIX = "restore.onCheckError=fresh", "restore.mode=always", "s3.prefix=k8s/prod"
-needs_crds = pytest.mark.skipif(not CRDS_DIR.is_dir(), reason=f"{CRDS_DIR} not checked out")
 
 
 @functools.cache
@@ -367,7 +366,6 @@ def restored_pvc(**kw: Any) -> dict[str, Any]:
     return {**res.pvc, "metadata": {**res.pvc["metadata"], "uid": "0b9c-42"}}
 
 
-@needs_crds
 @pytest.mark.parametrize("storage_class", ["longhorn", "fast-nvme", None])
 def test_restore_destination_object(storage_class: str | None) -> None:
     obj = restored_pvc(accessModes=["ReadWriteMany"], storageClassName=storage_class)
@@ -394,7 +392,6 @@ def test_restore_destination_skips_unrestored_pvc() -> None:
 CREDS = {"AWS_ACCESS_KEY_ID": "a2V5", "AWS_SECRET_ACCESS_KEY": "c2VjcmV0", "RESTIC_PASSWORD": "cHc="}
 
 
-@needs_crds
 @pytest.mark.parametrize(("tier", "schedule", "retain"), [
     ("hourly", "0 * * * *", {"hourly": 24, "daily": 7}),
     ("daily", "30 2 * * *", {"daily": 7, "weekly": 4}),

@@ -11,9 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from k8s_schemas import CRDS_DIR, validate_crd_object, validate_manifest
-
-pytestmark = pytest.mark.skipif(not CRDS_DIR.is_dir(), reason=f"{CRDS_DIR} not checked out")
+from k8s_schemas import validate_crd_object, validate_manifest
 
 Doc = dict[str, Any]
 
@@ -82,8 +80,7 @@ def test_unknown_field_rejected() -> None:
     doc = replication_source()
     doc["spec"]["restic"]["foo"] = 1
     assert validate_manifest(doc) == [
-        "ReplicationSource apps/data-backup: $.spec.restic: "
-        "Additional properties are not allowed ('foo' was unexpected)"]
+        "ReplicationSource apps/data-backup: spec.restic.foo: unknown field 'foo'"]
 
 
 def test_unknown_field_rejected_in_core_kind() -> None:
@@ -97,7 +94,7 @@ def test_wrong_type_rejected() -> None:
     doc = replication_source()
     doc["spec"]["restic"]["retain"]["hourly"] = "x"
     assert validate_manifest(doc) == [
-        "ReplicationSource apps/data-backup: $.spec.restic.retain.hourly: 'x' is not of type 'integer'"]
+        "ReplicationSource apps/data-backup: spec.restic.retain.hourly: \"x\" is not of type integer"]
 
 
 @pytest.mark.parametrize("capacity", ["10Gi", 10737418240])
@@ -108,14 +105,14 @@ def test_int_or_string_capacity_accepted(capacity: Any) -> None:
 @pytest.mark.parametrize("capacity", [True, ["10Gi"], "ten gigs"])
 def test_int_or_string_capacity_rejects_other_values(capacity: Any) -> None:
     errors = validate_manifest(replication_destination(capacity))
-    assert len(errors) == 1 and "$.spec.restic.capacity" in errors[0]
+    assert len(errors) == 1 and "spec.restic.capacity: " in errors[0]
 
 
 def test_missing_required_field_rejected() -> None:
     doc = mutating_policy()
     del doc["spec"]["mutations"][0]["patchType"]
     assert validate_manifest(doc) == [
-        "MutatingPolicy add-volsync: $.spec.mutations[0]: 'patchType' is a required property"]
+        "MutatingPolicy add-volsync: spec.mutations[0]: 'patchType' is a required field"]
 
 
 def test_preserve_unknown_fields_stays_open() -> None:
@@ -136,13 +133,13 @@ def test_secret_with_bad_name_rejected() -> None:
     doc: Doc = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "Data_Restic", "namespace": "apps"},
                 "stringData": {"RESTIC_PASSWORD": "x"}}
     assert validate_manifest(doc) == [
-        "Secret apps/Data_Restic: $.metadata.name: 'Data_Restic' is not a DNS-1123 subdomain"]
+        "Secret apps/Data_Restic: metadata.name: 'Data_Restic' is not a DNS-1123 subdomain"]
     doc["metadata"]["name"] = "data-restic"
     assert validate_manifest(doc) == []
 
 
 @pytest.mark.parametrize("meta, fragment", [
-    ({"name": "a", "namespace": "Apps"}, "$.metadata.namespace"),
+    ({"name": "a", "namespace": "Apps"}, "metadata.namespace: "),
     ({"name": "a", "labels": {"k": "x" * 64}}, "invalid label value"),
     ({"name": "a", "labels": {"bad key!": "v"}}, "name part"),
     ({"name": "a", "annotations": {"k": 1}}, "is not a string"),
