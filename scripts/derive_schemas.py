@@ -68,7 +68,8 @@ def structural(node: Any, where: str = "$") -> Any:
         if key in DATA or key.startswith("x-kubernetes-"):
             out[key] = value
         elif key in NAMED:
-            out[key] = {name: structural(sub, f"{where}.{key}.{name}") for name, sub in value.items()}
+            out[key] = {name: structural(sub, f"{where}.{key}.{name}")
+                        for name, sub in value.items()}
         elif key in MANY:
             out[key] = [structural(sub, f"{where}.{key}[{i}]") for i, sub in enumerate(value)]
         elif key in ONE:

@@ -4,6 +4,7 @@ hand."""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 from pathlib import Path
@@ -202,3 +203,59 @@ def test_default_source_beside_the_checkout_or_the_main_worktree(tmp_path):
     worktree.mkdir(parents=True)
     (worktree / ".git").write_text(f"gitdir: {gitdir}\n")
     assert derive.default_source(worktree) == tmp_path / "shared" / "crds"
+
+
+def _mutations(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The document broken in ways a hand edit breaks it, one at a time."""
+    out = []
+    for path, _value in _leaves(doc):
+        for replacement in (None, 7, "x", True, [], {"bogus": 1}):
+            broken = copy.deepcopy(doc)
+            node = broken
+            for part in path[:-1]:
+                node = node[part]
+            node[path[-1]] = replacement
+            out.append(broken)
+    return out
+
+
+def _leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
+    if isinstance(node, dict):
+        return [leaf for k, v in node.items() for leaf in _leaves(v, (*path, k))] + \
+            ([(path, node)] if path else [])
+    if isinstance(node, list):
+        return [leaf for i, v in enumerate(node) for leaf in _leaves(v, (*path, i))]
+    return [(path, node)]
+
+
+def test_fast_check_agrees_with_jsonschema_on_rendered_and_broken_objects():
+    """lint confirms valid objects without jsonschema: it must never pass what jsonschema
+    refuses, and it must actually decide the valid ones."""
+    from conftest import HOMELAB
+    from jsonschema import Draft4Validator
+
+    from kpolgen import tree
+    from kpolgen.config import load
+    from kpolgen.config.fastcheck import is_valid
+    from kpolgen.plan import make_plan
+
+    custom = []
+    for sets in ([], ["kyverno.engine=clusterpolicy", "restore.mode=always"]):
+        cfg, _doc, _warnings = load(HOMELAB, sets)
+        for name, text in tree.files(make_plan(cfg)).items():
+            if name.endswith(".yaml"):
+                custom += [d for d in yaml.safe_load_all(text)
+                           if isinstance(d, dict) and crds.entry(d["apiVersion"], d["kind"])]
+    assert {d["kind"] for d in custom} >= {
+        "MutatingPolicy", "ValidatingPolicy", "GeneratingPolicy", "ClusterPolicy", "Test",
+        "ReplicationSource", "ReplicationDestination"}
+    checked = 0
+    for doc in custom:
+        schema = crds.strict_schema(doc["apiVersion"], doc["kind"])
+        assert is_valid(schema, doc) is True, doc["kind"]
+        validator = Draft4Validator(schema)
+        for broken in _mutations(doc)[::7]:
+            verdict = is_valid(schema, broken)
+            assert verdict in (None, validator.is_valid(broken)), broken
+            checked += verdict is not None
+    assert checked > 200

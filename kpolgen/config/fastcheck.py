@@ -12,7 +12,9 @@ import re
 from functools import lru_cache
 from typing import Any
 
-ANNOTATIONS = {"$schema", "$id", "title", "description", "default", "$defs"}
+# "format" is an annotation here, as in jsonschema, which asserts formats only when given a
+# format checker (kpolgen never gives one)
+ANNOTATIONS = {"$schema", "$id", "title", "description", "default", "$defs", "format"}
 _TYPES = {
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
@@ -53,13 +55,23 @@ def valid(root: dict[str, Any], node: dict[str, Any], value: Any) -> bool:
             if not valid(root, root["$defs"][arg[len("#/$defs/"):]], value):
                 return False
         elif keyword == "type":
-            if not _TYPES[arg](value):
+            if not (_TYPES[arg](value) if isinstance(arg, str) else
+                    any(_TYPES[t](value) for t in arg)):
                 return False
         elif keyword == "enum":
             if not any(value == e and type(value) is type(e) for e in arg):
                 return False
         elif keyword == "anyOf":
             if not any(valid(root, sub, value) for sub in arg):
+                return False
+        elif keyword == "allOf":
+            if not all(valid(root, sub, value) for sub in arg):
+                return False
+        elif keyword == "oneOf":
+            if sum(valid(root, sub, value) for sub in arg) != 1:
+                return False
+        elif keyword == "not":
+            if valid(root, arg, value):
                 return False
         elif keyword in ("properties", "additionalProperties", "required", "minProperties",
                          "propertyNames"):
@@ -68,9 +80,10 @@ def valid(root: dict[str, Any], node: dict[str, Any], value: Any) -> bool:
         elif keyword in ("items", "minItems", "uniqueItems"):
             if isinstance(value, list) and not _array(root, keyword, arg, value):
                 return False
-        elif keyword in ("pattern", "maxLength"):
+        elif keyword in ("pattern", "maxLength", "minLength"):
             if isinstance(value, str) and not (
-                    _pattern(arg).search(value) if keyword == "pattern" else len(value) <= arg):
+                    _pattern(arg).search(value) if keyword == "pattern" else
+                    len(value) <= arg if keyword == "maxLength" else len(value) >= arg):
                 return False
         elif keyword in ("minimum", "maximum"):
             if _TYPES["number"](value) and not (

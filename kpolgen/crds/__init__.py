@@ -7,7 +7,8 @@ required, enums, patterns, formats and ``x-kubernetes-*`` markers, without the u
 
 A cluster with strict field validation refuses unknown fields, so :func:`violations` treats
 every object schema that lists ``properties`` (and does not preserve unknown fields) as closed,
-as the API server does. jsonschema is imported only when a document is checked.
+as the API server does. Valid documents are confirmed by kpolgen's small checker
+(``kpolgen.config.fastcheck``); jsonschema is imported only to explain an invalid one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import json
 import re
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from kpolgen.config.fastcheck import is_valid
 
 HERE = Path(__file__).parent
 
@@ -113,13 +116,16 @@ def strict(node: Any, closable: bool = True) -> Any:
 
 
 @functools.cache
-def _validator(api_version: str, kind: str) -> Any:
+def strict_schema(api_version: str, kind: str) -> dict[str, Any] | None:
     raw = structural(api_version, kind)
-    if raw is None:
-        return None
+    return None if raw is None else strict(raw)
+
+
+@functools.cache
+def _validator(api_version: str, kind: str) -> Any:
     from jsonschema import Draft4Validator
 
-    return Draft4Validator(strict(raw))
+    return Draft4Validator(strict_schema(api_version, kind))
 
 
 def _short(value: Any) -> str:
@@ -127,11 +133,18 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _did_you_mean(key: Any, known: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _from_error(error: Any) -> list[Violation]:
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = set(error.schema.get("properties", {}))
-        return [Violation((*path, key), f"unknown field {key!r}")
+        known = list(error.schema.get("properties", {}))
+        return [Violation((*path, key), f"unknown field {key!r}{_did_you_mean(key, known)}")
                 for key in error.instance if key not in known]
     if error.validator == "required":
         return [Violation(path, error.message.replace(" property", " field"))]
@@ -199,11 +212,14 @@ def violations(doc: Any) -> list[Violation] | None:
     for its apiVersion and kind (core kinds, other operators)."""
     if not isinstance(doc, dict):
         return None
-    validator = _validator(str(doc.get("apiVersion")), str(doc.get("kind")))
-    if validator is None:
+    api_version, kind = str(doc.get("apiVersion")), str(doc.get("kind"))
+    schema = strict_schema(api_version, kind)
+    if schema is None:
         return None
     found = metadata_violations(doc)
-    for error in validator.iter_errors(doc):
+    if is_valid(schema, doc):  # the usual case, without importing jsonschema
+        return found
+    for error in _validator(api_version, kind).iter_errors(doc):
         if tuple(error.absolute_path)[:1] != ("metadata",):  # checked above, more closely
             found += _from_error(error)
     unique = dict.fromkeys(sorted(found, key=lambda v: (list(map(str, v.path)), v.message)))
