@@ -3,7 +3,8 @@ parses arguments, calls them and reports.
 
 Exit codes: 0 success; 1 ``render --check`` found the output out of date, ``lint`` found
 problems at or above --fail-on, or ``probe`` decided deny; 2 invalid input (usage, config
-errors, refused combinations); 3 output could not be written, or an internal error.
+errors, refused combinations); 3 output could not be written (``render -o DIR`` refuses to
+replace files kpolgen did not write), or an internal error.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
 
 EPILOG = ("Exit codes: 0 ok; 1 `render --check` found differences, `lint` found problems, "
           "`probe` decided deny or `audit` found a --fail-on status; 2 invalid config, usage or "
-          "refused combination; 3 output not written or internal error.")
+          "refused combination; 3 output not written (a write error, or `render -o DIR` would "
+          "replace a file kpolgen did not write: see --force) or internal error.")
 
 COMMANDS: dict[str, Callable[..., None]] = {}
 
@@ -136,6 +138,10 @@ def render(
     check: Annotated[bool, typer.Option(
         "--check", help="With -o: write nothing; exit 1 and show a diff if DIR is out of date.")
     ] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="With -o: also replace files in DIR that kpolgen did not write "
+                        "(not listed in DIR/.kpolgen-files); without it they are refused "
+                        "(exit 3).")] = False,
     sets: SetOpt = None,
     engine: EngineOpt = None,
 ) -> None:
@@ -166,7 +172,14 @@ def render(
             raise typer.Exit(EXIT_FAIL)
         return
     try:
-        written = tree.write(output, wanted)
+        written = tree.write(output, wanted, force=force)
+    except tree.NotOwned as exc:
+        listed = ", ".join(str(output / name) for name in exc.names)
+        them = "it" if len(exc.names) == 1 else "them"
+        _err(f"{output}: refusing to replace {listed}: kpolgen did not write {them} (not "
+             f"listed in {output / tree.MARKER}); nothing was written. Render into another "
+             f"folder, or use --force to replace {them}")
+        raise typer.Exit(EXIT_OUTPUT) from None
     except OSError as exc:
         _err(f"{output}: error: cannot write: {exc.strerror or exc}")
         raise typer.Exit(EXIT_OUTPUT) from None

@@ -2,9 +2,10 @@
 repository-root marker (both to be applied to the bucket, not the cluster).
 
 kpolgen records what it wrote in ``.kpolgen-files``; on the next run it removes files it wrote
-before and no longer renders, and touches nothing else in DIR. Each file is replaced
-atomically (write to a temporary file in DIR, then rename), and nothing is written before
-everything has rendered.
+before and no longer renders, and touches nothing else in DIR. A file it would write that
+exists but is not in that list belongs to someone else: the write is refused before anything
+is written (``force`` takes it over). Each file is replaced atomically (write to a temporary
+file in DIR, then rename), and nothing is written before everything has rendered.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ MARKER = ".kpolgen-files"
 # what the marker may name: a file in DIR or in one sub-folder of it, never '..'
 _OWNABLE = re.compile(r"^(?!\.\.?(/|$))[A-Za-z0-9_.-]+(/(?!\.\.?$)[A-Za-z0-9_.-]+)?$")
 KUSTOMIZATION = "kustomization.yaml"
+
+
+class NotOwned(Exception):
+    """Files kpolgen would replace that it did not write (not in ``.kpolgen-files``)."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(", ".join(names))
+        self.names = names
 
 
 class Change(NamedTuple):
@@ -122,7 +131,19 @@ def _confined(directory: Path, name: str) -> Path:
     return path
 
 
-def write(directory: Path, wanted: dict[str, str]) -> list[Change]:
+def not_owned(directory: Path, wanted: dict[str, str]) -> list[str]:
+    """Names kpolgen would write that exist in DIR but are not in its ownership list."""
+    owned = _owned(directory)
+    return [name for name in sorted(wanted) if name != MARKER and name not in owned
+            and os.path.lexists(directory / name)]
+
+
+def write(directory: Path, wanted: dict[str, str], *, force: bool = False) -> list[Change]:
+    """Bring DIR to ``wanted``; raises NotOwned (writing nothing) when that would replace a
+    file kpolgen did not write, unless ``force``."""
+    foreign = [] if force else not_owned(directory, wanted)
+    if foreign:
+        raise NotOwned(foreign)
     directory.mkdir(parents=True, exist_ok=True)
     todo = changes(directory, wanted)
     targets = {change.path: _confined(directory, change.path) for change in todo}

@@ -188,6 +188,71 @@ def test_output_tree_and_check(cli, tmp_path):
     assert not list(out.glob("*.tmp"))
 
 
+USER_KUSTOMIZATION = """\
+# the user's own Kyverno install, in a folder kpolgen never wrote
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+helmCharts:
+  - {name: kyverno, repo: https://kyverno.github.io/kyverno/, version: 3.5.0}
+"""
+
+
+def test_render_refuses_to_replace_a_file_it_did_not_write(cli, tmp_path):
+    out = tmp_path / "kyverno"
+    out.mkdir()
+    (out / "kustomization.yaml").write_text(USER_KUSTOMIZATION)
+    (out / "values.yaml").write_text("replicaCount: 3\n")
+    result = cli("render", HOMELAB, "-o", out)
+    assert result.code == 3
+    assert str(out / "kustomization.yaml") in result.err and "--force" in result.err
+    assert "nothing was written" in result.err
+    # checked before writing: not one file written, not even the ownership list
+    assert sorted(p.name for p in out.iterdir()) == ["kustomization.yaml", "values.yaml"]
+    assert (out / "kustomization.yaml").read_text() == USER_KUSTOMIZATION
+
+
+def test_render_names_every_file_it_would_not_own(cli, tmp_path):
+    out = tmp_path / "out"
+    (out / "kyverno-test").mkdir(parents=True)
+    (out / "bridge.yaml").write_text("mine\n")
+    (out / "kyverno-test" / "resources.yaml").write_text("mine too\n")
+    result = cli("render", HOMELAB, "-o", out)
+    assert result.code == 3
+    assert f"{out / 'bridge.yaml'}, {out / 'kyverno-test' / 'resources.yaml'}: kpolgen did " \
+        "not write them" in result.err
+    assert (out / "bridge.yaml").read_text() == "mine\n"
+    assert not (out / ".kpolgen-files").exists()
+
+
+def test_render_force_takes_over_foreign_files(cli, tmp_path):
+    out = tmp_path / "kyverno"
+    out.mkdir()
+    (out / "kustomization.yaml").write_text(USER_KUSTOMIZATION)
+    assert cli("render", HOMELAB, "-o", out, "--force").code == 0
+    assert "helmCharts" not in (out / "kustomization.yaml").read_text()
+    assert "kustomization.yaml" in (out / ".kpolgen-files").read_text().split()
+    assert cli("render", HOMELAB, "-o", out, "--check").code == 0
+
+
+def test_the_ownership_rule_is_in_the_help(cli):
+    text = " ".join(cli("render", "--help").out.split())
+    assert "--force" in text and "did not write" in text and "(exit 3)" in text
+    text = " ".join(cli("--help").out.split())
+    assert "3 output not written (a write error, or `render -o DIR` would replace a file " \
+        "kpolgen did not write" in text
+
+
+def test_render_updates_the_files_it_owns(cli, tmp_path):
+    out = tmp_path / "out"
+    assert cli("render", HOMELAB, "-o", out).code == 0
+    (out / "mine.yaml").write_text("mine\n")
+    (out / "bridge.yaml").write_text("edited by hand\n")  # kpolgen's own file: replaced
+    result = cli("render", HOMELAB, "-o", out, "--set", "bridge.port=9001")
+    assert result.code == 0, result.err
+    assert "port: 9001" in (out / "bridge.yaml").read_text()
+    assert (out / "mine.yaml").read_text() == "mine\n"
+
+
 def test_check_needs_output_dir(cli):
     assert cli("render", HOMELAB, "--check").code == 2
 
