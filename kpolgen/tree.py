@@ -1,6 +1,10 @@
 """The ``-o DIR`` tree: one file per component, kustomization.yaml, the bucket policy and the
 repository-root marker (both to be applied to the bucket, not the cluster).
 
+A one-line change in the config must show as a small diff in review: every file starts with
+the same short line, and what changes with any config change (the config hash, kpolgen's
+version, what the cluster needs) is written once, in the notes file ``README.kpolgen.md``.
+
 kpolgen records what it wrote in ``.kpolgen-files``; on the next run it removes files it wrote
 before and no longer renders, and touches nothing else in DIR. A file it would write that
 exists but is not in that list belongs to someone else: the write is refused before anything
@@ -17,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
-from kpolgen import render, yamlout
+from kpolgen import __version__, render, yamlout
 from kpolgen.components import bucket_policy, kyverno_test, root_marker
 from kpolgen.plan import Plan
 from kpolgen.resources import COMPONENT_ORDER, Resource
@@ -26,6 +30,8 @@ MARKER = ".kpolgen-files"
 # what the marker may name: a file in DIR or in one sub-folder of it, never '..'
 _OWNABLE = re.compile(r"^(?!\.\.?(/|$))[A-Za-z0-9_.-]+(/(?!\.\.?$)[A-Za-z0-9_.-]+)?$")
 KUSTOMIZATION = "kustomization.yaml"
+NOTES = "README.kpolgen.md"
+HEAD = f"# Written by `kpolgen render CONFIG -o DIR`; do not edit by hand (see {NOTES}).\n"
 
 
 class NotOwned(Exception):
@@ -54,27 +60,48 @@ def files(plan: Plan, items: list[Resource] | None = None) -> dict[str, str]:
     """File name -> content, for everything kpolgen writes into DIR (``items``: resources
     already rendered for this plan)."""
     items = render.resources(plan) if items is None else items
-    head = "\n".join(render.header(plan)) + "\n"
     out: dict[str, str] = {}
     for component in COMPONENT_ORDER:
         docs: list[Resource] = [r for r in items if r.component == component]
         if docs:
-            out[f"{component}.yaml"] = head + "".join(
+            out[f"{component}.yaml"] = HEAD + "".join(
                 "---\n" + render.document_text(r) for r in docs)
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": list(out),
     }
-    out[KUSTOMIZATION] = head + yamlout.dump(kustomization)
+    out[KUSTOMIZATION] = HEAD + yamlout.dump(kustomization)
     out.update(kyverno_test.files(plan, dict(out)))
     if plan.checks_s3_directly:
         out[bucket_policy.FILENAME] = bucket_policy.text(plan.config)
     if plan.uses_root_marker:
         out[root_marker.FILENAME] = root_marker.text(plan.config)
+    out[NOTES] = notes(plan)
     out[MARKER] = ("# Files written by kpolgen; it removes them when it no longer renders them.\n"
                    + "".join(f"{name}\n" for name in sorted(out)))
     return out
+
+
+def notes(plan: Plan) -> str:
+    """README.kpolgen.md: the one place for what changes with every config change."""
+    cfg = plan.config
+    lines = [
+        "# Written by kpolgen",
+        "",
+        f"kpolgen {__version__} (engine {plan.engine}) wrote the files listed in `{MARKER}`. "
+        "Do not edit them by hand: change the config, run `kpolgen render CONFIG -o DIR` and "
+        "commit the result (`--check` tells whether this folder is current).",
+        "",
+        f"- Effective config sha256: `{cfg.digest}`",
+        f"- Restore mode: {cfg.restore.mode}; check at PVC creation: `{render.check_text(plan)}`",
+    ]
+    if render.warns_fresh(plan):
+        lines += ["", *(f"**{line}**" for line in render.FRESH_WARNING)]
+    lines += ["", "## The cluster needs", ""]
+    # '<' would start an HTML tag where Markdown is shown (GET <url>/<namespace>/<pvc>)
+    lines += [f"- {need}".replace("<", "\\<") for need in plan.requirements()]
+    return "".join(render.one_line(line) + "\n" for line in lines)
 
 
 def _owned(directory: Path) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import EXAMPLES, HOMELAB, ROOT
+
+from kpolgen import __version__
 
 POSITION = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): (error|warning): ", re.M)
 
@@ -154,8 +157,9 @@ def test_output_tree_and_check(cli, tmp_path):
     (out / "mine.txt").write_text("not kpolgen's")
     assert cli("render", HOMELAB, "-o", out).code == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == [".kpolgen-files", "backup-policy.yaml", "bridge.yaml", "bucket-policy.json",
-                     "kpolgen-root.json", "kustomization.yaml", "kyverno-test", "mine.txt", "rbac.yaml",
+    assert names == [".kpolgen-files", "README.kpolgen.md", "backup-policy.yaml", "bridge.yaml",
+                     "bucket-policy.json", "kpolgen-root.json", "kustomization.yaml", "kyverno-test",
+                     "mine.txt", "rbac.yaml",
                      "restore-destination.yaml", "restore-guard.yaml", "restore-policy.yaml"]
     kustomization = yaml.safe_load((out / "kustomization.yaml").read_text())
     assert kustomization["resources"] == ["bridge.yaml", "rbac.yaml", "restore-policy.yaml",
@@ -180,8 +184,8 @@ def test_output_tree_and_check(cli, tmp_path):
     # restore.mode off renders no restore policies: kpolgen removes its own stale files only
     assert cli("render", HOMELAB, "-o", out, "--set", "restore.mode=off").code == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == [".kpolgen-files", "backup-policy.yaml", "bridge.yaml", "kustomization.yaml",
-                     "kyverno-test", "mine.txt", "rbac.yaml"]
+    assert names == [".kpolgen-files", "README.kpolgen.md", "backup-policy.yaml", "bridge.yaml",
+                     "kustomization.yaml", "kyverno-test", "mine.txt", "rbac.yaml"]
     # the CLI suite lost its restore cases with the restore policies
     assert not (out / "kyverno-test" / "patched-restored.yaml").exists()
     assert (out / "mine.txt").read_text() == "not kpolgen's"
@@ -251,6 +255,65 @@ def test_render_updates_the_files_it_owns(cli, tmp_path):
     assert result.code == 0, result.err
     assert "port: 9001" in (out / "bridge.yaml").read_text()
     assert (out / "mine.yaml").read_text() == "mine\n"
+
+
+def _tree(directory):
+    return {str(p.relative_to(directory)): p.read_text() for p in directory.rglob("*")
+            if p.is_file()}
+
+
+def test_a_schedule_change_changes_only_the_files_whose_objects_change(cli, tmp_path):
+    """A one-line config change is a small diff in a GitOps review: the config hash and
+    what the cluster needs sit in the notes file, not in every file's header."""
+    out = tmp_path / "out"
+    assert cli("render", HOMELAB, "-o", out).code == 0
+    before = _tree(out)
+    result = cli("render", HOMELAB, "-o", out, "--set", "backup.tiers.hourly.schedule=15 * * * *")
+    assert result.code == 0, result.err
+    after = _tree(out)
+    assert sorted(after) == sorted(before)
+    changed = {name for name in after if after[name] != before[name]}
+    suite = {name for name in changed if name.startswith("kyverno-test/")}
+    assert changed - suite == {"README.kpolgen.md", "backup-policy.yaml"}
+    assert all(name.startswith("kyverno-test/generated-") for name in suite)  # expected objects
+    diff = [line for line in difflib.unified_diff(before["backup-policy.yaml"].splitlines(),
+                                                  after["backup-policy.yaml"].splitlines(), n=0)
+            if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert diff == ["-          'hourly': '0 * * * *'", "+          'hourly': '15 * * * *'"]
+
+
+def test_hash_version_and_needs_are_written_once(cli, tmp_path):
+    out = tmp_path / "out"
+    assert cli("render", HOMELAB, "-o", out).code == 0
+    files = _tree(out)
+    notes = files["README.kpolgen.md"]
+    digest = re.search(r"Effective config sha256: `([0-9a-f]{16})`", notes).group(1)
+    assert "## The cluster needs" in notes and "- Kyverno 1.19 (engine cel)" in notes
+    assert f"kpolgen {__version__} (engine cel)" in notes
+    assert [name for name, text in files.items() if digest in text] == ["README.kpolgen.md"]
+    assert [name for name, text in files.items() if "cluster needs" in text] == ["README.kpolgen.md"]
+    for name, text in files.items():
+        if name.endswith(".yaml") and not name.startswith("kyverno-test/"):
+            head = [line for line in text.splitlines() if line.startswith("#")]
+            assert head == ["# Written by `kpolgen render CONFIG -o DIR`; do not edit by hand "
+                            "(see README.kpolgen.md)."], name
+            assert __version__ not in text, name
+    assert "README.kpolgen.md" in files[".kpolgen-files"].split()
+    assert "README.kpolgen.md" not in yaml.safe_load(files["kustomization.yaml"])["resources"]
+    # '<' is escaped where Markdown would read it as an HTML tag
+    legacy = tmp_path / "legacy"
+    assert cli("render", HOMELAB, "-o", legacy, "--engine", "clusterpolicy", "--set",
+               "restore.check.url=http://plumber.volsync-system.svc:8080/exists").code == 0
+    assert "GET \\<url>/\\<namespace>/\\<pvc>" in (legacy / "README.kpolgen.md").read_text()
+
+
+def test_stdout_has_one_header_at_the_top(cli):
+    out = cli("render", HOMELAB, "--set", "restore.onCheckError=fresh").out
+    first_doc = out.index("\n---\n")
+    comments = [i for i, line in enumerate(out.splitlines()) if line.startswith("#")]
+    assert out.count("# Rendered by kpolgen ") == 1 and out.count("# The cluster needs:") == 1
+    assert max(comments) < out[:first_doc].count("\n") + 1
+    assert "ADMITTED EMPTY" in out[:first_doc]
 
 
 def test_check_needs_output_dir(cli):

@@ -271,7 +271,7 @@ def test_legacy_admission_role_can_read_secrets_cel_cannot():
 def test_legacy_tree_has_no_bucket_policy(cli, tmp_path):
     assert cli("render", LEGACY, "-o", tmp_path).code == 0
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == [".kpolgen-files", "backup-policy.yaml", "bridge.yaml",
+    assert names == [".kpolgen-files", "README.kpolgen.md", "backup-policy.yaml", "bridge.yaml",
                      "kustomization.yaml", "kyverno-test", "rbac.yaml", "restore-policy.yaml",
                      "tier-table.yaml"]
     kustomization = yaml.safe_load((tmp_path / "kustomization.yaml").read_text())

@@ -74,7 +74,7 @@ def test_text_format_and_exit_codes(cli, monkeypatch):
     monkeypatch.chdir(case_dir("KP016") / "fire")
     result = cli("lint", "config.yaml", "manifests", "--format", "text")
     assert result.code == 1
-    assert ("manifests/restore-guard.yaml:26:3: [error] the restore guard volsync-restore-guard "
+    assert ("manifests/restore-guard.yaml:15:3: [error] the restore guard volsync-restore-guard "
             "does not deny") in result.out and "(KP016)" in result.out
     assert cli("lint", "config.yaml", "--format", "text").code == 0  # warnings only
     assert cli("lint", "config.yaml", "--fail-on", "info").code == 1  # KP005 is info
@@ -95,7 +95,7 @@ def test_sarif_is_well_formed(cli, monkeypatch):
     assert result_0["level"] == "error"
     assert rule_ids[result_0["ruleIndex"]] == "KP016"
     region = result_0["locations"][0]["physicalLocation"]["region"]
-    assert region == {"startLine": 26, "startColumn": 3}
+    assert region == {"startLine": 15, "startColumn": 3}
 
 
 def test_github_annotations_are_chosen_in_actions(cli, monkeypatch):
