@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kpolgen import crds
 
@@ -237,7 +239,7 @@ def test_fast_check_agrees_with_jsonschema_on_rendered_and_broken_objects():
     from kpolgen import tree
     from kpolgen.config import load
     from kpolgen.config.fastcheck import is_valid
-    from kpolgen.plan import make_plan
+    from kpolgen.engines import make_plan
 
     custom = []
     for sets in ([], ["kyverno.engine=clusterpolicy", "restore.mode=always"]):
@@ -259,3 +261,29 @@ def test_fast_check_agrees_with_jsonschema_on_rendered_and_broken_objects():
             assert verdict in (None, validator.is_valid(broken)), broken
             checked += verdict is not None
     assert checked > 200
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["spec", "trigger", "restic", "schedule", "rules", "name", "x", "metadata",
+                         "labels", "validations", "status"]), inner, max_size=4),
+    max_leaves=20)
+KINDS = [("volsync.backube/v1alpha1", "ReplicationSource"), ("policies.kyverno.io/v1", "MutatingPolicy"),
+         ("kyverno.io/v1", "ClusterPolicy"), ("cli.kyverno.io/v1alpha1", "Test")]
+
+
+@given(kind=st.sampled_from(KINDS), body=st.dictionaries(st.sampled_from(["spec", "metadata", "status", "x"]), JSON))
+@settings(max_examples=150, deadline=None)
+def test_hostile_objects_get_violations_not_crashes(kind, body):
+    doc = {**body, "apiVersion": kind[0], "kind": kind[1]}
+    found = crds.violations(doc)
+    assert isinstance(found, list)
+    for violation in found:
+        assert violation.message and violation.text().startswith(crds.key_path(violation.path))
+        node: Any = doc  # every path leads into the document (to the key that is wrong)
+        for part in violation.path[:-1]:
+            node = node[part]
+        present = violation.path == () or (isinstance(node, dict) and violation.path[-1] in node) \
+            or (isinstance(node, list) and violation.path[-1] < len(node))
+        assert present or "required" in violation.message, violation

@@ -54,3 +54,11 @@ def test_the_plan_knows_no_engine():
     imported_names += [f"{node.module}.{alias.name}" for node in ast.walk(tree)
                        if isinstance(node, ast.ImportFrom) for alias in node.names]
     assert imported_names and not [n for n in imported_names if "engines" in n]
+
+
+def test_lint_of_a_clean_tree_does_not_import_jsonschema():
+    """KP018 confirms valid committed objects with the fast checker."""
+    from conftest import ROOT
+
+    modules = imported("lint", str(HOMELAB), str(ROOT / "policies-out"))
+    assert "kpolgen" in modules and not modules & {"jsonschema", "rich", "pydantic"}
