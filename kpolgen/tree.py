@@ -99,9 +99,15 @@ def notes(plan: Plan) -> str:
     if render.warns_fresh(plan):
         lines += ["", *(f"**{line}**" for line in render.FRESH_WARNING)]
     lines += ["", "## The cluster needs", ""]
-    # '<' would start an HTML tag where Markdown is shown (GET <url>/<namespace>/<pvc>)
-    lines += [f"- {need}".replace("<", "\\<") for need in plan.requirements()]
+    lines += [f"- {_markdown(need)}" for need in plan.requirements()]
     return "".join(render.one_line(line) + "\n" for line in lines)
+
+
+def _markdown(text: str) -> str:
+    """Plain text for Markdown: '<' outside `code spans` would start an HTML tag where the
+    notes are shown (GET <url>/<namespace>/<pvc>); code spans are copied as they are."""
+    parts = text.split("`")
+    return "`".join(part if i % 2 else part.replace("<", "\\<") for i, part in enumerate(parts))
 
 
 def _owned(directory: Path) -> set[str]:

@@ -300,7 +300,8 @@ def test_hash_version_and_needs_are_written_once(cli, tmp_path):
             assert __version__ not in text, name
     assert "README.kpolgen.md" in files[".kpolgen-files"].split()
     assert "README.kpolgen.md" not in yaml.safe_load(files["kustomization.yaml"])["resources"]
-    # '<' is escaped where Markdown would read it as an HTML tag
+    # '<' is escaped where Markdown would read it as an HTML tag, not in commands to copy
+    assert "--endpoint-url <S3 endpoint>` (or `mc cp kpolgen-root.json <alias>/" in notes
     legacy = tmp_path / "legacy"
     assert cli("render", HOMELAB, "-o", legacy, "--engine", "clusterpolicy", "--set",
                "restore.check.url=http://plumber.volsync-system.svc:8080/exists").code == 0
