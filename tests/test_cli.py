@@ -262,24 +262,36 @@ def _tree(directory):
             if p.is_file()}
 
 
-def test_a_schedule_change_changes_only_the_files_whose_objects_change(cli, tmp_path):
+@pytest.mark.parametrize(("engine", "changes"), [
+    ((), "backup-policy.yaml"),
+    (("--engine", "clusterpolicy", "--set", "restore.mode=always"), "tier-table.yaml"),
+], ids=["cel", "clusterpolicy"])
+def test_a_schedule_change_changes_only_the_files_whose_objects_change(cli, tmp_path, engine,
+                                                                        changes):
     """A one-line config change is a small diff in a GitOps review: the config hash and
     what the cluster needs sit in the notes file, not in every file's header."""
     out = tmp_path / "out"
-    assert cli("render", HOMELAB, "-o", out).code == 0
+    assert cli("render", HOMELAB, "-o", out, *engine).code == 0
     before = _tree(out)
-    result = cli("render", HOMELAB, "-o", out, "--set", "backup.tiers.hourly.schedule=15 * * * *")
+    result = cli("render", HOMELAB, "-o", out, *engine,
+                 "--set", "backup.tiers.hourly.schedule=15 * * * *")
     assert result.code == 0, result.err
     after = _tree(out)
     assert sorted(after) == sorted(before)
     changed = {name for name in after if after[name] != before[name]}
     suite = {name for name in changed if name.startswith("kyverno-test/")}
-    assert changed - suite == {"README.kpolgen.md", "backup-policy.yaml"}
-    assert all(name.startswith("kyverno-test/generated-") for name in suite)  # expected objects
-    diff = [line for line in difflib.unified_diff(before["backup-policy.yaml"].splitlines(),
-                                                  after["backup-policy.yaml"].splitlines(), n=0)
+    assert changed - suite == {"README.kpolgen.md", changes}
+    # the CLI suite: its expected objects, and the legacy suite's copy of the tier table
+    assert all(name.startswith("kyverno-test/generated-") or name == "kyverno-test/values.yaml"
+               for name in suite), suite
+    diff = [line for line in difflib.unified_diff(before[changes].splitlines(),
+                                                  after[changes].splitlines(), n=0)
             if line[:1] in "+-" and line[:3] not in ("+++", "---")]
-    assert diff == ["-          'hourly': '0 * * * *'", "+          'hourly': '15 * * * *'"]
+    assert len(diff) == 2 and "0 * * * *" in diff[0] and "15 * * * *" in diff[1], diff
+    notes = difflib.unified_diff(before["README.kpolgen.md"].splitlines(),
+                                 after["README.kpolgen.md"].splitlines(), n=0)
+    assert [line[:27] for line in notes if line[:1] in "+-" and line[:3] not in ("+++", "---")] \
+        == ["-- Effective config sha256:", "+- Effective config sha256:"]
 
 
 def test_hash_version_and_needs_are_written_once(cli, tmp_path):
