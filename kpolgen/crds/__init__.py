@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from kpolgen.config.fastcheck import is_valid
+from kpolgen.config.loader import key_path as config_key_path
 
 HERE = Path(__file__).parent
 
@@ -27,7 +28,6 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
-_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 OBJECT_META_KEYS = frozenset({
     "name", "generateName", "namespace", "labels", "annotations", "finalizers", "ownerReferences",
     "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
@@ -46,15 +46,8 @@ class Violation(NamedTuple):
 
 
 def key_path(path: tuple[Any, ...]) -> str:
-    """``spec.rules[0].name``; keys that are not plain words are quoted (``labels."a/b"``)."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            word = str(part) if _PLAIN_KEY.fullmatch(str(part)) else json.dumps(str(part))
-            out += f".{word}" if out else word
-    return out or "(document)"
+    """``spec.rules[0].name``, written as config key paths are (``labels."a/b"``)."""
+    return config_key_path(path) if path else "(document)"
 
 
 @functools.cache
