@@ -7,7 +7,7 @@ away from Kyverno whichever policy engine renders them. They use only ``object``
 
 from __future__ import annotations
 
-from kpolgen import naming
+from kpolgen import limits, naming
 from kpolgen.config.model import Config
 from kpolgen.quoting import CelExpr, cel_list, cel_string
 
@@ -112,3 +112,14 @@ def has_our_ref(cfg: Config) -> CelExpr:
 def no_foreign_source(cfg: Config) -> CelExpr:
     return CelExpr(f"(!has(object.spec.dataSourceRef) || ({is_our_ref(cfg, 'dataSourceRef')}))"
                    f" && (!has(object.spec.dataSource) || ({is_our_ref(cfg, 'dataSource')}))")
+
+
+def filesystem(_cfg: Config) -> CelExpr:
+    """Not a raw block volume: the restic mover handles filesystems only (limits.BLOCK)."""
+    return CelExpr("!has(object.spec.volumeMode) || "
+                   f"object.spec.volumeMode != {cel_string(limits.BLOCK)}")
+
+
+def restorable_name(cfg: Config) -> CelExpr:
+    """The volume populator can fill a PVC of this name (limits.restorable)."""
+    return CelExpr(f"size(object.metadata.name) <= {limits.longest_restore_name(cfg)}")

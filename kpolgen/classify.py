@@ -23,12 +23,14 @@ import difflib
 import re
 from typing import Any, NamedTuple
 
-from kpolgen import naming, reasons
+from kpolgen import limits, mover, naming, reasons
 from kpolgen.config.model import Config
 
 STATUSES = ("protected", "unprotected", "unknown-tier", "excluded", "conflict", "exempt",
             "placeholder")
-MAX_NAME = 253
+REFUSED_IDENTITY = "refused at creation: "  # a PVC that exists is still backed up
+RESTORE_ONLY = "backed up, but not restored: "
+ORDINAL = 4  # room for a StatefulSet claim's "-<ordinal>" beyond the "-*" shown
 PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
 # the objects kpolgen's policies create for a PVC, by kind
 _CREATED = (("Secret", naming.secret_name), ("ReplicationSource", naming.source_name),
@@ -104,9 +106,6 @@ class Classifier:
         self.tiers = set(cfg.tier_names())
         self.excluded = set(cfg.excluded_namespaces)
         self.lowered = {t.lower(): t for t in cfg.tier_names()}
-        suffixes = (cfg.naming.secret_suffix, cfg.naming.source_suffix,
-                    cfg.naming.destination_suffix)
-        self.longest_suffix = max(len(s) for s in suffixes)
 
     def classify(self, namespace: str, name: str, kind: str, metadata: dict[str, Any],
                  spec: dict[str, Any], source: str, line: int = 0) -> Entry:
@@ -172,6 +171,11 @@ class Classifier:
     def _conflict(self, namespace: str, name: str, kind: str, annotations: dict[str, Any],
                   spec: dict[str, Any]) -> str | None:
         restore = self.cfg.restore
+        if spec.get("volumeMode") == limits.BLOCK:
+            return limits.block_problem()
+        identity = None if self.cfg.volsync.privileged_movers else mover.problem(annotations)
+        if identity:
+            return f"{REFUSED_IDENTITY}{identity}"
         if restore.mode != "off":
             opted_out = str(annotations.get(restore.opt_out_annotation, "")) == "true"
             if opted_out and not annotations.get(restore.opt_out_reason_annotation):
@@ -187,9 +191,12 @@ class Classifier:
                         return reasons.foreign_source(field, ref)
             if spec.get("volumeName"):
                 return reasons.pre_bound(str(spec["volumeName"]))
-        longest = len(name) + (4 if kind == "StatefulSet" else 0) + self.longest_suffix
-        if longest > MAX_NAME:
-            return f"the name is too long for the per-PVC objects (more than {MAX_NAME})"
+        length = len(name) + (ORDINAL if kind == "StatefulSet" else 0)
+        backup = limits.backup_problem(self.cfg, length)
+        if backup:
+            return backup
+        if restore.mode != "off" and not limits.restorable(self.cfg, length):
+            return RESTORE_ONLY + limits.restore_problem(self.cfg)
         return None
 
     def classify_object(self, doc: dict[str, Any], source: str = "", line: int = 0

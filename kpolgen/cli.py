@@ -374,12 +374,20 @@ def explain(
              "as written).")] = None,
     unlabelled: Annotated[bool, typer.Option(
         "--unlabelled", help="Explain a PVC with no backup label.")] = False,
+    annotation: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
+        "--annotation", metavar="KEY=VALUE",
+        help="An annotation of the PVC (repeatable), e.g. kpolgen.io/mover-uid=999.")] = None,
+    uid: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--uid", metavar="UID",
+        help="The PVC's metadata.uid (kubectl get pvc NAME -o jsonpath='{.metadata.uid}'): "
+             "show the schedule its backups really run at.")] = None,
     output_format: Annotated[str, typer.Option(
         "--format", metavar="FORMAT", help="text, json or mermaid.")] = "text",
     sets: SetOpt = None,
     engine: EngineOpt = None,
 ) -> None:
-    """Explain what happens to one PVC: tier, URL checked, repository, objects, decisions."""
+    """Explain what happens to one PVC: tier, schedule, URL checked, repository, objects,
+    decisions."""
     from kpolgen import explain as explainer
 
     _choice("explain", "--format", output_format, list(explainer.FORMATS))
@@ -393,13 +401,20 @@ def explain(
             _err(f"kpolgen explain: error: --label must be KEY=VALUE, got {label!r}")
             raise typer.Exit(EXIT_INPUT)
         parsed = (key, value)
+    annotations = {}
+    for item in annotation or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            _err(f"kpolgen explain: error: --annotation must be KEY=VALUE, got {item!r}")
+            raise typer.Exit(EXIT_INPUT)
+        annotations[key] = value
     _require_names(namespace, pvc)
     cfg, doc = _load(config, sets, engine)
     plan = _make_plan(cfg, doc)
     assumed = label is None and not unlabelled
     if assumed:
         parsed = (cfg.label_key, explainer.first_tier(doc.data))
-    info = explainer.explain(plan, namespace, pvc, parsed, assumed)
+    info = explainer.explain(plan, namespace, pvc, parsed, assumed, uid, annotations)
     sys.stdout.write(explainer.FORMATS[output_format](info))
 
 

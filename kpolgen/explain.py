@@ -6,24 +6,33 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kpolgen import decision, naming
+from kpolgen import decision, limits, mover, naming, schedule
 from kpolgen.plan import Plan
 
 
 def explain(plan: Plan, namespace: str, pvc: str, label: tuple[str, str] | None,
-            assumed: bool = False) -> dict[str, Any]:
+            assumed: bool = False, uid: str | None = None,
+            annotations: dict[str, str] | None = None) -> dict[str, Any]:
     """``label`` is the PVC's backup label as (key, value), or None for an unlabelled PVC;
-    ``assumed`` says the label was not given but taken from the config's first tier."""
-    from kpolgen.classify import Classifier
+    ``assumed`` says the label was not given but taken from the config's first tier; ``uid``
+    and ``annotations`` are the PVC's, when known (schedule, mover identity)."""
+    from kpolgen.classify import REFUSED_IDENTITY, RESTORE_ONLY, Classifier
 
     cfg = plan.config
     labels = dict([label]) if label else {}
     tier = next((t for t in cfg.tiers if label and t.name == label[1]), None)
     # the same classification `audit` gives this PVC
-    entry = Classifier(cfg, namespace).classify(namespace, pvc, "PersistentVolumeClaim",
-                                                {"labels": labels}, {}, "")
-    protected = entry.status == "protected"
-    reason = None if protected else entry.reason
+    annotations = annotations or {}
+    entry = Classifier(cfg, namespace).classify(
+        namespace, pvc, "PersistentVolumeClaim", {"labels": labels, "annotations": annotations},
+        {}, "")
+    # still backed up (audit: conflict, same reason): a name the populator cannot take, and
+    # a PVC whose identity annotations are refused at creation (when it exists already)
+    restorable = limits.restorable(cfg, len(pvc))
+    protected = entry.status == "protected" or (
+        entry.status == "conflict" and entry.reason.startswith((RESTORE_ONLY, REFUSED_IDENTITY)))
+    identity = mover.resolve(cfg, tier, annotations) if tier and protected else None
+    reason = None if entry.status == "protected" else entry.reason
     restores = protected and plan.restores
     smart = restores and cfg.restore.mode == "smart"
     if smart and plan.checks_s3_directly:
@@ -39,10 +48,18 @@ def explain(plan: Plan, namespace: str, pvc: str, label: tuple[str, str] | None,
         "assumed_label": assumed,
         "protected": protected,
         "reason": reason or "labelled with a configured tier, namespace not excluded",
+        "restore_blocked": None if restorable or not restores else limits.restore_problem(cfg),
         "engine": plan.engine,
         "restore_mode": cfg.restore.mode,
         "tier": tier.name if tier and protected else None,
-        "schedule": tier.schedule if tier and protected else None,
+        "schedule": (schedule.fill(schedule.for_tier(cfg, tier), uid) if uid is not None
+                     else tier.schedule) if tier and protected else None,
+        "schedule_rule": schedule.formula(schedule.for_tier(cfg, tier))
+        if tier and protected else None,
+        "uid": uid,
+        "mover": None if identity is None else {
+            "security_context": identity.context, "source": identity.source,
+            "refused_annotations": identity.problem},
         "retain": dict(tier.retain) if tier and protected else None,
         "check_url": check_url,
         "repository": naming.restic_repository(cfg).fill(namespace, pvc) if protected else None,
@@ -50,9 +67,12 @@ def explain(plan: Plan, namespace: str, pvc: str, label: tuple[str, str] | None,
             "secret": naming.secret_name(cfg).fill(namespace, pvc),
             "replication_source": naming.source_name(cfg).fill(namespace, pvc),
             "replication_destination": (naming.destination_name(cfg).fill(namespace, pvc)
-                                        if restores else None),
+                                        if restores and restorable else None),
         } if protected else None,
-        "decisions": _decisions(plan, pvc) if restores else [],
+        "decisions": ([{"answer": "(before any check)", "decision": decision.DENY,
+                        "you_see": "the PVC is refused: " + identity.problem}]
+                      if restores and identity and identity.problem
+                      else _decisions(plan, pvc, restorable) if restores else []),
         "requirements": plan.requirements(),
     }
     return out
@@ -69,23 +89,32 @@ def first_tier(data: dict[str, Any]) -> str:
     return str(next(iter(tiers)))
 
 
-def _decisions(plan: Plan, pvc: str) -> list[dict[str, str]]:
+def _decisions(plan: Plan, pvc: str, restorable: bool) -> list[dict[str, str]]:
     cfg = plan.config
     rd = naming.destination_name(cfg).fill("", pvc)
     restored = (f"spec.dataSourceRef points at ReplicationDestination {rd}; VolSync restores "
                 "the newest backup, then the PVC binds and the app starts with its data")
+    on_error = cfg.restore.on_check_error
+    if not restorable:  # the guard refuses what it cannot restore; fresh-on-error starts empty
+        refused = decision.DENY if on_error == "deny" or cfg.restore.mode == "always" \
+            else decision.FRESH
+        restored = ("the PVC is refused: its name is too long to restore (see above)"
+                    if refused == decision.DENY else "the PVC starts empty (restore.onCheckError:"
+                    " fresh): its name is too long to restore (see above)")
+    else:
+        refused = decision.RESTORE
     if cfg.restore.mode == "always":
-        return [{"answer": "(no check)", "decision": decision.RESTORE,
-                 "you_see": restored + " (a PVC with no backup restores empty)"}]
+        return [{"answer": "(no check)", "decision": refused,
+                 "you_see": restored + (" (a PVC with no backup restores empty)"
+                                        if restorable else "")}]
     denied = ("the PVC is refused with a message naming it, the URL and the answer; Argo CD "
               "retries until the check can tell")
-    on_error = cfg.restore.on_check_error
     error_outcome = decision.for_status(None, on_error=on_error)
     error_text = denied if error_outcome == decision.DENY else \
         "the PVC starts empty (restore.onCheckError: fresh), even if a backup exists"
     if plan.checks_s3_directly:
         return [
-            {"answer": f"HTTP {decision.FOUND} (found)", "decision": decision.RESTORE,
+            {"answer": f"HTTP {decision.FOUND} (found)", "decision": refused,
              "you_see": restored},
             *([{"answer": f"HTTP {decision.NOT_FOUND}, and the root marker "
                           f"{naming.root_marker_url(cfg)} names this bucket and prefix",
@@ -101,7 +130,7 @@ def _decisions(plan: Plan, pvc: str) -> list[dict[str, str]]:
              "you_see": error_text},
         ]
     return [
-        {"answer": '200 {"exists": true}', "decision": decision.RESTORE, "you_see": restored},
+        {"answer": '200 {"exists": true}', "decision": refused, "you_see": restored},
         {"answer": '200 {"exists": false}', "decision": decision.FRESH,
          "you_see": "a new, empty PVC"},
         {"answer": f'anything else: an "{decision.CHECK_ERROR_FIELD}" field, another status, '
@@ -121,7 +150,9 @@ def as_text(info: dict[str, Any]) -> str:
     retain = ", ".join(f"{k} {v}" for k, v in info["retain"].items())
     lines += [
         f"  engine {info['engine']}, restore mode {info['restore_mode']}",
-        f"  tier:        {info['tier']}: schedule {info['schedule']!r}, keep {retain}",
+        f"  tier:        {info['tier']}: keep {retain}",
+        f"  schedule:    {_schedule_text(info)}",
+        f"  mover:       {_mover_text(info['mover'])}",
         f"  repository:  {info['repository']}",
         f"  check:       {'GET ' + info['check_url'] if info['check_url'] else 'none'}",
         f"  objects:     Secret {objects['secret']}, ReplicationSource "
@@ -129,12 +160,34 @@ def as_text(info: dict[str, Any]) -> str:
         + (f", ReplicationDestination {objects['replication_destination']}"
            if objects["replication_destination"] else ""),
     ]
+    if info["restore_blocked"]:
+        lines.append(f"  not restored: {info['restore_blocked']}")
     if info["decisions"]:
         lines.append("  at creation:")
         lines += [f"    {d['answer']}: {d['decision']}: {d['you_see']}" for d in info["decisions"]]
     lines.append("  the cluster needs:")
     lines += [f"    - {need}" for need in info["requirements"]]
     return "\n".join(lines) + "\n"
+
+
+def _mover_text(identity: dict[str, Any]) -> str:
+    context = identity["security_context"]
+    if context is None:
+        return identity["source"]
+    who = ", ".join(f"{k} {v}" for k, v in context.items() if k != "seccompProfile")
+    text = f"{who or 'no user set'}, seccomp RuntimeDefault (from {identity['source']})"
+    if identity["refused_annotations"]:
+        text += f"; annotations ignored: {identity['refused_annotations']}"
+    return text
+
+
+def _schedule_text(info: dict[str, Any]) -> str:
+    rule = info["schedule_rule"]
+    if info["uid"] is not None:
+        return f"{info['schedule']!r} for uid {info['uid']} ({rule})"
+    if "not spread" in rule:
+        return rule
+    return f"from the template {info['schedule']!r}: {rule} (pass --uid for this PVC's)"
 
 
 def as_json(info: dict[str, Any]) -> str:

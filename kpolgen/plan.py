@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from kpolgen import compat
+from kpolgen import compat, limits
 from kpolgen.config.model import Config
 
 
@@ -59,8 +59,10 @@ class Plan(NamedTuple):
                          "cannot tell), reachable from Kyverno's admission and background "
                          "controllers")
         if self.restores:
-            needs.append("VolSync >= 0.8 (volume populator) and the AnyVolumeDataSource "
-                         "feature (default since Kubernetes 1.24)")
+            needs.append(f"{limits.VOLSYNC_VERSIONS}: the volume populator (0.8), restores "
+                         "from an empty repository (0.9.1), the 60 s timeout of restic's "
+                         "repository check (0.13.1); and the AnyVolumeDataSource feature "
+                         "(default since Kubernetes 1.24)")
             needs.append("a CSI driver with snapshots, the VolumeSnapshot CRDs and controller"
                          + (f", VolumeSnapshotClass {cfg.volsync.snapshot_class}"
                             if cfg.volsync.snapshot_class else ", a default VolumeSnapshotClass"))

@@ -28,6 +28,7 @@ class Dialect(Protocol):
     def retain(self) -> Any: ...
     def repository_base64(self) -> Any: ...
     def credential(self, key: str) -> Any: ...
+    def mover_security_context(self) -> Any: ...
 
 
 def retain_value(key: str, value: int | str) -> int | str:
@@ -45,15 +46,15 @@ def _metadata(name: Any) -> dict[str, Any]:
     return {"name": name, "labels": dict(naming.PART_OF)}
 
 
-def mover_fields(cfg: Config) -> dict[str, Any]:
+def mover_fields(cfg: Config, d: Dialect) -> dict[str, Any]:
     vs = cfg.volsync
     fields: dict[str, Any] = {"cacheCapacity": vs.cache_capacity}
     if vs.cache_storage_class:
         fields["cacheStorageClassName"] = vs.cache_storage_class
     if vs.snapshot_class:
         fields["volumeSnapshotClassName"] = vs.snapshot_class
-    if vs.mover_security_context:
-        fields["moverSecurityContext"] = dict(vs.mover_security_context)
+    if not vs.privileged_movers:  # privileged: root, ownership kept, no context (kpolgen.mover)
+        fields["moverSecurityContext"] = d.mover_security_context()
     return fields
 
 
@@ -67,7 +68,7 @@ def destination(cfg: Config, d: Dialect) -> dict[str, Any]:
         "accessModes": d.access_modes(),
         "storageClassName": d.storage_class(cfg.volsync.storage_class),
     }
-    restic.update(mover_fields(cfg))
+    restic.update(mover_fields(cfg, d))
     return {
         "apiVersion": VOLSYNC_API,
         "kind": naming.RD_KIND,
@@ -83,7 +84,7 @@ def source(cfg: Config, d: Dialect) -> dict[str, Any]:
         "pruneIntervalDays": cfg.volsync.prune_interval_days,
         "retain": d.retain(),
     }
-    restic.update(mover_fields(cfg))
+    restic.update(mover_fields(cfg, d))
     return {
         "apiVersion": VOLSYNC_API,
         "kind": "ReplicationSource",

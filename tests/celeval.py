@@ -67,9 +67,30 @@ def _base64_decode(text: Any) -> bytes:
     return base64.b64decode(text, validate=True)
 
 
-# cel-go ext.Encoders functions, pass as ``extra_functions`` (whether the target Kyverno
-# CEL environment declares them is not checked here).
-KUBERNETES_EXTRAS: dict[str, Any] = {"base64.encode": _base64_encode, "base64.decode": _base64_decode}
+def _split(text: Any, separator: Any) -> list[str]:
+    if separator == "":  # Go's strings.Split: one element per character
+        return list(text)
+    return str(text).split(separator)
+
+
+def _join(items: Any, separator: Any = "") -> str:
+    if not all(isinstance(item, str) for item in items):
+        raise TypeError("join: a list of strings is required")
+    return str(separator).join(items)
+
+
+def _substring(text: Any, start: Any, end: Any = None) -> str:
+    end = len(text) if end is None else end
+    if not 0 <= start <= end <= len(text):
+        raise IndexError(f"substring({start}, {end}) out of range for {text!r}")
+    return str(text)[start:end]
+
+
+# cel-go ext.Encoders and ext.Strings functions (the ones kpolgen uses), pass as
+# ``extra_functions`` (whether the target Kyverno CEL environment declares them is checked by
+# kyverno_cel, not here).
+KUBERNETES_EXTRAS: dict[str, Any] = {"base64.encode": _base64_encode, "base64.decode": _base64_decode,
+                                     "split": _split, "join": _join, "substring": _substring}
 
 
 # --- tokenizer -----------------------------------------------------------------

@@ -34,6 +34,32 @@ class KyvernoFunctions(functions.Functions):
     def _func_parse_json(self, text: str) -> Any:
         return json.loads(text)
 
+    @functions.signature({"types": ["string"]}, {"types": ["string", "number"]},
+                         {"types": ["string", "number"]})
+    def _func_regex_replace_all(self, pattern: str, source: Any, replacement: Any) -> str:
+        # Go's regexp.ReplaceAllString: $1 / ${1} refer to groups
+        repl = re.sub(r"\$\{?(\d+)\}?", r"\\g<\1>", str(replacement))
+        return re.sub(pattern, repl, str(source))
+
+    @functions.signature({"types": ["string"]}, {"types": ["string", "number"]})
+    def _func_regex_match(self, pattern: str, text: Any) -> bool:
+        # Go's regexp.MatchString; Go's '$' (no multi-line flag) is Python's '\Z'
+        return re.search(re.sub(r"\$$", r"\\Z", pattern), str(text)) is not None
+
+    @functions.signature({"types": ["string"]}, {"types": ["number"]})
+    def _func_truncate(self, text: str, length: float) -> str:
+        return text[: int(length)]
+
+    @functions.signature({"types": ["number"]}, {"types": ["number"]})
+    def _func_add(self, a: float, b: float) -> float:
+        return a + b
+
+    @functions.signature({"types": ["number"]}, {"types": ["number"]})
+    def _func_modulo(self, a: float, b: float) -> int:
+        if a != int(a) or b != int(b) or b == 0:  # Kyverno refuses non-integers and zero
+            raise ValueError(f"modulo({a}, {b})")
+        return int(a) % int(b)  # Go's %: same sign as a (the policies pass non-negatives)
+
 
 OPTIONS = jmespath.Options(custom_functions=KyvernoFunctions())
 
@@ -113,6 +139,8 @@ def _condition(cond: dict[str, Any], context: dict[str, Any]) -> bool:
     if operator == "AnyIn":
         keys = key if isinstance(key, list) else [key]
         return any(k in value for k in keys)
+    if operator == "LessThanOrEquals":  # numbers only (Kyverno also compares quantities)
+        return float(key) <= float(value)
     raise NotImplementedError(operator)
 
 

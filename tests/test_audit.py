@@ -83,3 +83,40 @@ def test_unreadable_file_is_reported_and_the_run_goes_on(cli, tmp_path):
     assert report["unreadable"][0]["file"] == str(tmp_path / "bad.yaml")
     assert cli("audit", HOMELAB, tmp_path, "--fail-on", "conflict").code == 0
     assert cli("audit", HOMELAB, tmp_path / "missing").code == 2
+
+
+def _claim(name, **spec):
+    return ("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: " + name
+            + ", namespace: apps, labels: {backup: daily}}\nspec: " + json.dumps(spec) + "\n---\n")
+
+
+def test_what_volsync_cannot_back_up_or_restore(cli, monkeypatch, tmp_path):
+    """Block volumes and names beyond VolSync's limits are conflicts, with the same reasons
+    the policies give (kpolgen.limits)."""
+    manifests = tmp_path / "pvcs.yaml"
+    manifests.write_text(_claim("raw", volumeMode="Block") + _claim("p" * 63)
+                         + _claim("p" * 64) + _claim("q" * 229) + _claim("r" * 228))
+    _r, report = audit_json(cli, manifests)
+    got = {p["name"]: (p["status"], p["reason"]) for p in report["pvcs"]}
+    assert got["raw"][0] == "conflict" and "volumeMode is Block" in got["raw"][1]
+    assert got["p" * 63] == ("protected", "tier daily") and len(got) == 5
+    assert got["p" * 64][0] == "conflict"
+    assert "backed up, but not restored" in got["p" * 64][1]
+    assert "longer than 63 characters" in got["p" * 64][1]
+    assert "cannot be backed up" in got["q" * 229][1]
+    assert "backed up, but not restored" in got["r" * 228][1]
+    _r, off = audit_json(cli, manifests, "--set", "restore.mode=off")
+    assert {p["name"]: p["status"] for p in off["pvcs"]}["p" * 64] == "protected"
+
+
+def test_refused_identity_annotations_are_conflicts(cli, tmp_path):
+    manifests = tmp_path / "pvcs.yaml"
+    manifests.write_text(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: db, namespace: apps, "
+        "labels: {backup: daily}, annotations: {kpolgen.io/mover-uid: '999'}}\n---\n"
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: bad, namespace: apps, "
+        "labels: {backup: daily}, annotations: {kpolgen.io/mover-gid: '999'}}\n")
+    _r, report = audit_json(cli, manifests)
+    got = {p["name"]: (p["status"], p["reason"]) for p in report["pvcs"]}
+    assert got["db"] == ("protected", "tier daily")
+    assert got["bad"][0] == "conflict" and "without kpolgen.io/mover-uid" in got["bad"][1]

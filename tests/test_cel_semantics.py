@@ -394,7 +394,7 @@ CREDS = {"AWS_ACCESS_KEY_ID": "a2V5", "AWS_SECRET_ACCESS_KEY": "c2VjcmV0", "REST
 
 @pytest.mark.parametrize(("tier", "schedule", "retain"), [
     ("hourly", "0 * * * *", {"hourly": 24, "daily": 7}),
-    ("daily", "30 2 * * *", {"daily": 7, "weekly": 4}),
+    ("daily", "0 2 * * *", {"daily": 7, "weekly": 4}),  # no uid: minute 0 (spread below)
 ])
 @pytest.mark.parametrize("sets", [(), (PREFIX,)])
 def test_backup_objects(tier: str, schedule: str, retain: dict[str, int], sets: tuple[str, ...]) -> None:
@@ -601,3 +601,185 @@ def test_the_marker_names_the_prefix() -> None:
 def test_the_marker_is_only_asked_when_a_404_must_be_proven(sets: tuple[str, ...]) -> None:
     res = admit(pvc(), responses={url(): status(404)}, sets=sets)
     assert ROOT not in res.calls
+
+
+# --- what VolSync cannot back up or restore (kpolgen.limits) --------------------------------------
+LONG = "p" * 64  # one past the populator's label-value limit
+LONGEST = "p" * 63
+
+
+def backed_up(obj: dict[str, Any], sets: tuple[str, ...] = ()) -> bool:
+    """The backup policy's webhook conditions let the PVC through."""
+    return matches(policies(*sets)[BACKUP], obj, {"namespace": "apps", "operation": "CREATE"})
+
+
+def test_a_name_the_populator_cannot_take_is_refused_when_a_backup_exists() -> None:
+    res = admit(pvc(name=LONG), responses={url(name=LONG): status(200)})
+    assert not res.admitted and "dataSourceRef" not in res.pvc["spec"]
+    text = " ".join(res.messages)
+    for needle in (f"apps/{LONG} has a backup", "longer than 63 characters", "destinationPVC",
+                   f"{OPT_OUT}=true"):
+        assert needle in text, (needle, res.messages)
+    assert "did not restore it" not in text  # the reason, not the symptom
+
+
+def test_a_long_name_without_a_backup_starts_fresh_and_is_backed_up() -> None:
+    res = admit(pvc(name=LONG), responses=fresh(url(name=LONG)))
+    assert res.admitted and "dataSourceRef" not in res.pvc["spec"]
+    assert backed_up(res.pvc)
+
+
+def test_63_characters_still_restore() -> None:
+    res = admit(pvc(name=LONGEST), responses={url(name=LONGEST): status(200)})
+    assert res.admitted and res.pvc["spec"]["dataSourceRef"] == ref(LONGEST)
+
+
+def test_a_long_name_in_mode_always_is_refused_unless_opted_out() -> None:
+    res = admit(pvc(name=LONG), responses={}, sets=(ALWAYS,))
+    assert not res.admitted and any("longer than 63" in m for m in res.messages), res.messages
+    opted = pvc(name=LONG, annotations={OPT_OUT: "true", REASON: "restored by hand"})
+    assert admit(opted, responses={}, sets=(ALWAYS,)).admitted
+
+
+@pytest.mark.parametrize("sets", [(), (ALWAYS,)])
+def test_block_volumes_are_left_alone(sets: tuple[str, ...]) -> None:
+    block = pvc(volumeMode="Block")
+    res = admit(block, responses={url(): status(200)}, sets=sets)
+    assert res.admitted and res.calls == [] and res.pvc == normalize(block)
+    assert not backed_up(block, sets) and backed_up(pvc(volumeMode="Filesystem"), sets)
+
+
+# --- each PVC's minute (kpolgen.schedule) ----------------------------------------------------------
+UIDS = ["1b4e28ba-2fa1-11d2-883f-0016d3cca427", "ffffffff-ffff-4fff-bfff-ffffffffffff",
+        "00000000-0000-4000-8000-000000000001", "9b2d6a1e-5c7f-4e8a-b3d1-2f6c8e0a4b95"]
+
+
+def source_schedule(obj: dict[str, Any], sets: tuple[str, ...] = ()) -> str:
+    secret_src = {"apiVersion": "v1", "kind": "Secret", "data": CREDS,
+                  "metadata": {"name": "volsync-restic-credentials", "namespace": "volsync-system"}}
+    matched, out, _ = generate(BACKUP, obj, sets,
+                               {("volsync-system", "volsync-restic-credentials"): secret_src})
+    assert matched
+    return next(o for o in out if o["kind"] == "ReplicationSource")["spec"]["trigger"]["schedule"]
+
+
+def with_uid(obj: dict[str, Any], uid: str) -> dict[str, Any]:
+    return {**obj, "metadata": {**obj["metadata"], "uid": uid}}
+
+
+@pytest.mark.parametrize("uid", UIDS)
+@pytest.mark.parametrize(("tier", "sets"), [
+    ("hourly", ()), ("daily", ()), ("daily", ("backup.tiers.daily.hourWindow=4",)),
+    ("daily", ("backup.tiers.daily.hourWindow=24",))])
+def test_the_policy_spreads_as_explain_says(uid: str, tier: str, sets: tuple[str, ...]) -> None:
+    from kpolgen import schedule
+
+    cfg, _, _ = load(EXAMPLE, sets=list(sets))
+    spread = schedule.for_tier(cfg, next(t for t in cfg.tiers if t.name == tier))
+    got = source_schedule(with_uid(pvc(tier=tier), uid), sets)
+    assert got == schedule.fill(spread, uid)
+    minute, hour, *rest = got.split()
+    assert 0 <= int(minute) <= 59 and rest == ["*", "*", "*"]
+    if tier == "daily":
+        window = int(sets[0].rsplit("=", 1)[1]) if sets else 1
+        assert (int(hour) - 2) % 24 < window
+
+
+def test_spread_off_keeps_the_tier_minute() -> None:
+    sets = ("backup.spread=false",)
+    assert "spread" not in {v["name"] for v in policies(*sets)[BACKUP]["spec"]["variables"]}
+    assert source_schedule(with_uid(pvc(tier="daily"), UIDS[0]), sets) == "30 2 * * *"
+
+
+def test_a_pvc_without_a_uid_gets_minute_zero() -> None:
+    assert source_schedule(pvc(tier="hourly")) == "0 * * * *"
+
+
+# --- who the mover runs as (kpolgen.mover) ---------------------------------------------------------
+UID_A, GID_A, FSG_A = "kpolgen.io/mover-uid", "kpolgen.io/mover-gid", "kpolgen.io/mover-fsgroup"
+SECCOMP = {"type": "RuntimeDefault"}
+
+
+def identity(uid: int, gid: int | None = None, fsgroup: int | None = None) -> dict[str, Any]:
+    gid = uid if gid is None else gid
+    return {"fsGroup": gid if fsgroup is None else fsgroup, "runAsGroup": gid,
+            "runAsNonRoot": uid != 0, "runAsUser": uid, "seccompProfile": SECCOMP}
+
+
+def backup_source(obj: dict[str, Any], sets: tuple[str, ...] = ()) -> dict[str, Any]:
+    secret_src = {"apiVersion": "v1", "kind": "Secret", "data": CREDS,
+                  "metadata": {"name": "volsync-restic-credentials", "namespace": "volsync-system"}}
+    matched, out, _ = generate(BACKUP, obj, sets,
+                               {("volsync-system", "volsync-restic-credentials"): secret_src})
+    assert matched
+    return next(o for o in out if o["kind"] == "ReplicationSource")
+
+
+@needs_crds
+@pytest.mark.parametrize(("annotations", "expected"), [
+    ({}, identity(568)),  # volsync.moverSecurityContext of the example
+    ({UID_A: "999"}, identity(999)),  # the database: gid and fsGroup follow the uid
+    ({UID_A: "999", GID_A: "0"}, identity(999, 0)),
+    ({UID_A: "1000", GID_A: "1000", FSG_A: "2000"}, identity(1000, 1000, 2000)),
+    ({UID_A: "0"}, identity(0)),  # root without privileges: runAsNonRoot false
+])
+def test_the_backup_mover_runs_as_the_pvc_says(annotations: dict[str, str],
+                                               expected: dict[str, Any]) -> None:
+    source = backup_source(pvc(annotations=annotations))
+    assert source["spec"]["restic"]["moverSecurityContext"] == expected
+    assert validate_manifest(source) == []
+
+
+def test_the_tier_identity_comes_before_the_default() -> None:
+    sets = ("backup.tiers.daily.moverSecurityContext.runAsUser=1001",)
+    assert backup_source(pvc(tier="daily"), sets)["spec"]["restic"]["moverSecurityContext"] == {
+        "runAsNonRoot": True, "runAsUser": 1001, "seccompProfile": SECCOMP}
+    hourly = backup_source(pvc(tier="hourly"), sets)["spec"]["restic"]["moverSecurityContext"]
+    assert hourly == identity(568)
+    annotated = backup_source(pvc(tier="daily", annotations={UID_A: "999"}), sets)
+    assert annotated["spec"]["restic"]["moverSecurityContext"] == identity(999)
+
+
+def test_the_restore_mover_runs_as_the_pvc_says() -> None:
+    obj = restored_pvc(annotations={UID_A: "999"})
+    matched, out, _ = generate(DESTINATION, obj)
+    assert matched and out[0]["spec"]["restic"]["moverSecurityContext"] == identity(999)
+
+
+BAD_IDS = ["", "-1", "abc", "2147483648", "99999999999", "1e3", " 999", "999\n", "９９９"]
+
+
+@pytest.mark.parametrize("value", BAD_IDS)
+@pytest.mark.parametrize("key", [UID_A, GID_A, FSG_A])
+def test_a_bad_identity_is_refused_at_creation_and_ignored_by_backups(key: str, value: str) -> None:
+    from kpolgen import mover
+
+    annotations = {UID_A: "999", key: value}
+    assert mover.problem(annotations) is not None
+    res = admit(pvc(annotations=annotations), responses=fresh())
+    assert not res.admitted
+    assert any("mover identity annotations" in m and "apps/data" in m for m in res.messages)
+    source = backup_source(pvc(annotations=annotations))  # e.g. annotated later
+    assert source["spec"]["restic"]["moverSecurityContext"] == identity(568)
+
+
+@pytest.mark.parametrize("annotations", [{GID_A: "999"}, {FSG_A: "999", GID_A: "9"}])
+def test_gid_or_fsgroup_without_the_uid_is_refused(annotations: dict[str, str]) -> None:
+    res = admit(pvc(annotations=annotations), responses=fresh())
+    assert not res.admitted and any(UID_A in m for m in res.messages)
+
+
+@pytest.mark.parametrize("value", ["0", "999", "00999", "2147483647"])
+def test_good_identities_are_admitted(value: str) -> None:
+    res = admit(pvc(annotations={UID_A: value}), responses=fresh())
+    assert res.admitted, res.messages
+
+
+@needs_crds
+def test_privileged_movers_get_no_security_context() -> None:
+    sets = ("volsync.privilegedMovers=true", "volsync.moverSecurityContext=null")
+    source = backup_source(pvc(annotations={UID_A: "999"}), sets)
+    assert "moverSecurityContext" not in source["spec"]["restic"]
+    assert validate_manifest(source) == []
+    res = admit(pvc(annotations={UID_A: "abc"}), responses=fresh(), sets=sets)
+    assert res.admitted, res.messages  # identity annotations are not read

@@ -266,3 +266,14 @@ def test_lazy_variables_are_evaluated_only_when_reached() -> None:
     # an erroring variable is absorbed by || as Kyverno's cel-go absorbs it
     assert evaluate(lazy_variables("variables.broken == 1 || true"),
                     extra_functions={LAZY: variable}) is True
+
+
+def test_strings_extension_functions() -> None:
+    from celeval import KUBERNETES_EXTRAS
+
+    digits = "'a1-b2c3'.split('').filter(c, c >= '0' && c <= '9').join('')"
+    assert evaluate(digits, extra_functions=KUBERNETES_EXTRAS) == "123"
+    assert evaluate("'a,b'.split(',').join('+')", extra_functions=KUBERNETES_EXTRAS) == "a+b"
+    assert evaluate("int('0042abc'.substring(0, 4))", extra_functions=KUBERNETES_EXTRAS) == 42
+    with pytest.raises(CelEvalError):
+        evaluate("'abc'.substring(2, 9)", extra_functions=KUBERNETES_EXTRAS)

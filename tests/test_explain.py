@@ -50,7 +50,7 @@ def test_the_url_and_names_agree_with_render(cli):
 @pytest.mark.parametrize(("args", "reason"), [
     (("-n", "apps", "--pvc", "data", "--label", "backup=Hourly"), "not a configured tier"),
     (("-n", "apps", "--pvc", "data", "--label", "tier=hourly"), "no backup label"),
-    (("-n", "apps", "--pvc", "d" * 250, "--label", "backup=hourly"), "too long"),
+    (("-n", "apps", "--pvc", "d" * 250, "--label", "backup=hourly"), "cannot be backed up"),
     (("-n", "kube-system", "--pvc", "data", "--label", "backup=hourly"), "excluded"),
 ])
 def test_unprotected_pvcs(cli, args, reason):
@@ -111,3 +111,58 @@ def test_an_unlabelled_pvc(cli):
     assert text == "PVC apps/data with no backup label\n  not protected: no backup label\n"
     both = cli("explain", HOMELAB, "-n", "a", "--pvc", "d", "--unlabelled", "--label", "backup=x")
     assert both.code == 2 and "exclude each other" in both.err
+
+
+@pytest.mark.parametrize("mode", ["smart", "always"])
+def test_a_name_the_populator_cannot_take(cli, mode):
+    """Backed up, not restored: explain says why with audit's words (kpolgen.limits)."""
+    info = explain(cli, HOMELAB, "-n", "apps", "--pvc", "p" * 64, "--label", "backup=daily",
+                   "--set", f"restore.mode={mode}")
+    assert info["protected"] and info["objects"]["replication_source"] == "p" * 64 + "-backup"
+    assert info["objects"]["replication_destination"] is None
+    assert "longer than 63 characters" in info["restore_blocked"]
+    assert info["decisions"][0]["decision"] == "deny"
+    ok = explain(cli, HOMELAB, "-n", "apps", "--pvc", "p" * 63, "--label", "backup=daily")
+    assert ok["restore_blocked"] is None and ok["decisions"][0]["decision"] == "restore"
+    text = cli("explain", HOMELAB, "-n", "apps", "--pvc", "p" * 64, "--label", "backup=daily").out
+    assert "not restored: VolSync cannot restore" in text
+
+
+def test_the_schedule_of_one_pvc(cli):
+    """Without --uid, explain shows the rule; with it, the schedule the policy computes."""
+    uid = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"  # decimal digits 1428 2111 ...
+    info = explain(cli, HOMELAB, "-n", "apps", "--pvc", "data", "--label", "backup=daily",
+                   "--set", "backup.tiers.daily.hourWindow=4", "--uid", uid)
+    assert info["schedule"] == "48 5 * * *"  # 1428 mod 60; 2 + 2111 mod 4
+    assert "mod 60" in info["schedule_rule"] and "02:00-05:59" in info["schedule_rule"]
+    template = explain(cli, HOMELAB, "-n", "apps", "--pvc", "data", "--label", "backup=daily")
+    assert template["schedule"] == "30 2 * * *" and template["uid"] is None
+    text = cli("explain", HOMELAB, "-n", "apps", "--pvc", "data", "--label", "backup=hourly",
+               "--uid", uid).out
+    assert "'48 * * * *' for uid " + uid in text
+    off = explain(cli, HOMELAB, "-n", "apps", "--pvc", "data", "--label", "backup=hourly",
+                  "--uid", uid, "--set", "backup.spread=false")
+    assert off["schedule"] == "0 * * * *" and "not spread" in off["schedule_rule"]
+
+
+def test_who_the_mover_runs_as_and_why(cli):
+    base = (HOMELAB, "-n", "db", "--pvc", "data-postgres-0", "--label", "backup=daily")
+    default = explain(cli, *base)["mover"]
+    assert default["source"] == "volsync.moverSecurityContext"
+    assert default["security_context"]["runAsUser"] == 568
+    postgres = explain(cli, *base, "--annotation", "kpolgen.io/mover-uid=999")["mover"]
+    assert postgres["source"] == "PVC annotations"
+    assert postgres["security_context"] == {
+        "fsGroup": 999, "runAsGroup": 999, "runAsNonRoot": True, "runAsUser": 999,
+        "seccompProfile": {"type": "RuntimeDefault"}}
+    tier = explain(cli, *base, "--set", "backup.tiers.daily.moverSecurityContext.runAsUser=70")
+    assert tier["mover"]["source"] == "backup.tiers.daily.moverSecurityContext"
+    bad = explain(cli, *base, "--annotation", "kpolgen.io/mover-uid=-1")
+    assert "kpolgen.io/mover-uid='-1'" in bad["mover"]["refused_annotations"]
+    assert [d["decision"] for d in bad["decisions"]] == ["deny"]
+    assert cli("explain", *base, "--annotation", "nope").code == 2
+    privileged = explain(cli, *base, "--set", "volsync.privilegedMovers=true", "--set",
+                         "volsync.moverSecurityContext=null")["mover"]
+    assert privileged["security_context"] is None and "root" in privileged["source"]
+    text = cli("explain", *base, "--annotation", "kpolgen.io/mover-uid=999").out
+    assert "mover:       fsGroup 999, runAsGroup 999, runAsNonRoot True, runAsUser 999" in text

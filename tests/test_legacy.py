@@ -178,7 +178,7 @@ def test_check_endpoint_disagreement_is_refused():
 def test_check_call_shape_and_budget(cli):
     restore = policies(LEGACY)["volsync-smart-restore"]
     calls = [c for r in restore["spec"]["rules"] for c in r.get("context", [])
-             if "generate" not in r]
+             if "generate" not in r and "apiCall" in c]
     assert len(calls) == 3  # mutate once, validate twice (generate runs after the answer)
     backup = policies(LEGACY)["generate-volsync-backup"]
     calls += [c for r in restore["spec"]["rules"] + backup["spec"]["rules"]
@@ -242,7 +242,7 @@ def test_generated_objects_are_valid_volsync_objects(version):
         "s3:http://rustfs.volsync-system.svc:9000/volsync-backups/apps/data"
     assert secret["data"]["RESTIC_PASSWORD"] == "cHc="
     source = generated["ReplicationSource"]
-    assert source["spec"]["trigger"]["schedule"] == "0 * * * *"
+    assert source["spec"]["trigger"]["schedule"] == "34 * * * *"  # uid 1234-...: 1234 mod 60
     assert source["spec"]["restic"]["retain"] == {"hourly": 24, "daily": 7}
     destination = generated["ReplicationDestination"]
     assert destination["metadata"]["name"] == "data-restore"
@@ -457,3 +457,115 @@ def test_argocd_advice_without_a_restore_policy(cli):
     for text in header_and_explain(cli, HOMELAB, "kyverno.version=1.12", "restore.mode=off"):
         flat = " ".join(text.split())
         assert "Force=true,Replace=true" in flat and "restore policy" not in flat
+
+
+
+
+LONG = "p" * 64  # one past the populator's label-value limit (kpolgen.limits)
+
+
+@pytest.mark.parametrize(("config", "sets", "answer"), [
+    (LEGACY, (), True), (HOMELAB, ALWAYS_116, None)])
+def test_a_name_the_populator_cannot_take_is_refused_with_the_reason(config, sets, answer):
+    restore = policies(config, *sets)["volsync-smart-restore"]
+    admitted, obj, messages = admit(restore, pvc(name=LONG), check_answer=answer)
+    assert not admitted and "dataSourceRef" not in obj["spec"]
+    assert len(messages) == 1 and f"apps/{LONG}" in messages[0]
+    assert "longer than 63 characters" in messages[0] and "destinationPVC" in messages[0]
+    admitted, obj, _ = admit(restore, pvc(name="p" * 63), check_answer=answer)
+    assert admitted and obj["spec"]["dataSourceRef"]["name"] == "p" * 63 + "-restore"
+
+
+def test_a_long_name_without_a_backup_starts_fresh():
+    restore = policies(LEGACY)["volsync-smart-restore"]
+    admitted, obj, messages = admit(restore, pvc(name=LONG), check_answer=False)
+    assert admitted and "dataSourceRef" not in obj["spec"], messages
+
+
+@pytest.mark.parametrize(("config", "sets", "answer"), [
+    (LEGACY, (), True), (HOMELAB, ALWAYS_116, None)])
+def test_block_volumes_are_left_alone(config, sets, answer):
+    docs = policies(config, *sets)
+    block = pvc(volumeMode="Block")
+    admitted, obj, messages = admit(docs["volsync-smart-restore"], block, check_answer=answer)
+    assert admitted and obj == block, messages
+    state = {} if answer is None else {"backupState": False}  # no backup: otherwise spared
+    for r in docs["generate-volsync-backup"]["spec"]["rules"]:
+        assert not conditions_pass(r["preconditions"], context(block, **state))
+        filesystem = pvc(volumeMode="Filesystem", **({"dataSourceRef": OURS} if answer is None
+                                                     else {}))  # as admitted
+        assert conditions_pass(r["preconditions"], context(filesystem, **state))
+
+
+def _generated_source(args, obj):
+    """The ReplicationSource the legacy backup rule writes for ``obj`` (variable model), with
+    the config ``args`` (config path, --set values)."""
+    r = rule(policies(*args)["generate-volsync-backup"], "replication-source")
+    ctx = load_context(r, context(obj), config_maps(*args))
+    return substitute(r["generate"]["data"], ctx)
+
+
+@pytest.mark.parametrize("minor", ["1.10", "1.16"])
+@pytest.mark.parametrize("uid", ["1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+                                 "ffffffff-ffff-4fff-bfff-ffffffffffff", "abcdef", ""])
+@pytest.mark.parametrize(("tier", "sets"), [("hourly", ()), ("daily", ()),
+                                            ("daily", ("backup.tiers.daily.hourWindow=5",))])
+def test_the_legacy_policy_spreads_as_explain_says(minor, uid, tier, sets):
+    from kpolgen import schedule
+    from kpolgen.config import load
+
+    all_sets = ("kyverno.version=" + minor, "restore.mode=always", *sets)
+    docs = policies(HOMELAB, *all_sets)
+    obj = pvc()
+    obj["metadata"]["uid"], obj["metadata"]["labels"]["backup"] = uid, tier
+    got = _generated_source((HOMELAB, *all_sets), obj)["spec"]["trigger"]["schedule"]
+    cfg, _, _ = load(HOMELAB, sets=list(all_sets))
+    assert got == schedule.fill(schedule.for_tier(cfg, next(t for t in cfg.tiers
+                                                             if t.name == tier)), uid)
+    assert ("lookup(" in json.dumps(docs)) is (minor != "1.10")
+
+
+def test_legacy_spread_off_keeps_the_tier_schedule():
+    obj = pvc()
+    args = (HOMELAB, *ALWAYS_116, "backup.spread=false")
+    assert _generated_source(args, obj)["spec"]["trigger"]["schedule"] == "0 * * * *"
+
+
+UID_A, GID_A = "kpolgen.io/mover-uid", "kpolgen.io/mover-gid"
+
+
+def _identity(uid, gid=None):
+    gid = uid if gid is None else gid
+    return {"fsGroup": gid, "runAsGroup": gid, "runAsNonRoot": uid != 0, "runAsUser": uid,
+            "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+@pytest.mark.parametrize("minor", ["1.10", "1.16"])
+@pytest.mark.parametrize(("annotations", "expected"), [
+    ({}, _identity(568)), ({UID_A: "999"}, _identity(999)), ({UID_A: "0"}, _identity(0)),
+    ({UID_A: "999", GID_A: "1000"}, _identity(999, 1000)),
+    ({UID_A: "abc"}, _identity(568)), ({UID_A: "2147483648"}, _identity(568)),
+    ({UID_A: "999\n"}, _identity(568)), ({GID_A: "999"}, _identity(568)),
+])
+def test_the_legacy_mover_identity_agrees_with_kpolgen(minor, annotations, expected):
+    from kpolgen import mover
+
+    args = (HOMELAB, "kyverno.version=" + minor, "restore.mode=always")
+    docs = policies(*args)
+    obj = pvc()
+    obj["metadata"]["annotations"] = annotations
+    got = _generated_source(args, obj)["spec"]["restic"]["moverSecurityContext"]
+    assert json.loads(json.dumps(got)) == expected
+    admitted, _, messages = admit(docs["volsync-smart-restore"], obj)
+    assert admitted is (mover.problem(annotations) is None), messages
+    assert admitted or "mover identity annotations" in messages[0]
+
+
+def test_legacy_privileged_movers_get_no_security_context():
+    args = (HOMELAB, *ALWAYS_116, "volsync.privilegedMovers=true",
+            "volsync.moverSecurityContext=null")
+    docs = policies(*args)
+    obj = pvc()
+    obj["metadata"]["annotations"] = {UID_A: "abc"}
+    assert "moverSecurityContext" not in _generated_source(args, obj)["spec"]["restic"]
+    assert admit(docs["volsync-smart-restore"], obj)[0]

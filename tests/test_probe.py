@@ -418,7 +418,8 @@ def test_legacy_probe_sends_the_request_the_policy_sends(cli, server):
 
     restore = next(d for d in render_docs(LEGACY) if d["kind"] == "ClusterPolicy"
                    and d["metadata"]["name"] == "volsync-smart-restore")
-    calls = [c["apiCall"] for r in restore["spec"]["rules"] for c in r.get("context", [])]
+    calls = [c["apiCall"] for r in restore["spec"]["rules"] for c in r.get("context", [])
+             if "apiCall" in c]
     assert calls and all(c["method"] == "GET" for c in calls)
     headers = {h["key"]: h["value"] for h in calls[0]["service"]["headers"]}
     assert headers == {"Authorization": "kpolgen-no-token"}

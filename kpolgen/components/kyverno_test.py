@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from kpolgen import decision, naming, volsync_objects, yamlout
+from kpolgen import decision, mover, naming, schedule, volsync_objects, yamlout
 from kpolgen.components import root_marker, tier_table
 from kpolgen.plan import Plan
 from kpolgen.resources import POLICY_COMPONENTS
@@ -56,7 +56,8 @@ class ConcreteDialect:
         return self.name(naming.destination_name(self.cfg))
 
     def schedule(self) -> str:
-        return self.tier.schedule
+        spread = schedule.for_tier(self.cfg, self.tier)
+        return schedule.fill(spread, str(self.pvc["metadata"].get("uid", "")))
 
     def retain(self) -> dict[str, Any]:
         return {k: volsync_objects.retain_value(k, v) for k, v in self.tier.retain}
@@ -67,6 +68,10 @@ class ConcreteDialect:
 
     def credential(self, _key: str) -> str:
         return CREDENTIAL
+
+    def mover_security_context(self) -> dict[str, Any] | None:
+        annotations = self.pvc["metadata"].get("annotations") or {}
+        return mover.resolve(self.cfg, self.tier, annotations).context
 
 
 def _pvc(plan: Plan, name: str, *, labelled: bool = True, annotations: dict[str, str] | None

@@ -14,26 +14,38 @@ RETAIN_ORDER = ("hourly", "daily", "weekly", "monthly", "yearly", "last", "withi
 
 
 def apply_defaults(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``data`` with every missing key that has a schema ``default`` filled in."""
+    """A copy of ``data`` with every missing key that has a schema ``default`` filled in
+    (also inside maps such as the tiers, whose entries refer to ``$defs``)."""
     out = copy.deepcopy(data)
-    _fill(schema, out)
+    _fill(schema, out, schema.get("$defs", {}))
     return out
 
 
-def _fill(node: dict[str, Any], value: Any) -> None:
+def _fill(node: dict[str, Any], value: Any, defs: dict[str, Any]) -> None:
+    ref = node.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        node = defs.get(ref.removeprefix("#/$defs/"), node)
     if not isinstance(value, dict):
         return
-    for key, sub in node.get("properties", {}).items():
+    properties = node.get("properties", {})
+    for key, sub in properties.items():
         if key not in value and "default" in sub:
             value[key] = copy.deepcopy(sub["default"])
         if key in value:
-            _fill(sub, value[key])
+            _fill(sub, value[key], defs)
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, item in value.items():
+            if key not in properties:
+                _fill(extra, item, defs)
 
 
 class Tier(NamedTuple):
     name: str
     schedule: str
     retain: tuple[tuple[str, int | str], ...]
+    hour_window: int
+    mover_security_context: tuple[tuple[str, Any], ...] | None
 
 
 class Kyverno(NamedTuple):
@@ -105,6 +117,7 @@ class Config(NamedTuple):
     label_key: str
     exempt_label: str
     tiers: tuple[Tier, ...]
+    spread: bool
     restore: Restore
     volsync: VolSync
     excluded_namespaces: tuple[str, ...]
@@ -128,7 +141,10 @@ def build(data: dict[str, Any]) -> Config:
                            ensure_ascii=True)
     tiers = tuple(
         Tier(name, t["schedule"],
-             tuple((key, t["retain"][key]) for key in RETAIN_ORDER if key in t["retain"]))
+             tuple((key, t["retain"][key]) for key in RETAIN_ORDER if key in t["retain"]),
+             t["hourWindow"],
+             tuple(sorted(t["moverSecurityContext"].items()))
+             if t["moverSecurityContext"] is not None else None)
         for name, t in sorted(backup["tiers"].items())
     )
     context = vs["moverSecurityContext"]
@@ -143,6 +159,7 @@ def build(data: dict[str, Any]) -> Config:
         label_key=backup["labelKey"],
         exempt_label=backup["exemptLabel"],
         tiers=tiers,
+        spread=backup["spread"],
         restore=Restore(restore["mode"], restore["onCheckError"], restore["optOutAnnotation"],
                         restore["optOutReasonAnnotation"],
                         restore["check"]["url"].rstrip("/") if restore["check"]["url"] else None,

@@ -100,6 +100,25 @@ def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
         for problem in cron_problems(tier["schedule"]):
             err(("backup", "tiers", name, "schedule"),
                 f"{tier['schedule']!r}: {problem} ({CRON_ACCEPTS})")
+        fields = tier["schedule"].split()
+        if tier.get("hourWindow", 1) > 1 and not (
+                data["backup"]["spread"] and len(fields) == 5
+                and fields[0].isdigit() and fields[1].isdigit()):
+            err(("backup", "tiers", name, "hourWindow"),
+                "hourWindow spreads the hour of a schedule whose minute and hour are single "
+                f"numbers, with backup.spread on; {tier['schedule']!r} "
+                + ("has other fields" if data["backup"]["spread"] else "is not spread"))
+
+    if data["volsync"]["privilegedMovers"]:
+        contexts = [(("volsync", "moverSecurityContext"), data["volsync"]["moverSecurityContext"])]
+        contexts += [(("backup", "tiers", name, "moverSecurityContext"),
+                      tier.get("moverSecurityContext")) for name, tier in
+                     data["backup"]["tiers"].items()]
+        for path, context in contexts:
+            if context is not None:
+                err(path, "privileged movers run as root and keep ownership; VolSync then "
+                    "ignores runAsUser, and runAsGroup/fsGroup would re-group the data: set "
+                    "no moverSecurityContext with volsync.privilegedMovers")
 
     for field in ("labelKey",):
         problem = _label_key_problem(data["backup"][field])

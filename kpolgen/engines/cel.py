@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kpolgen import cel_conditions as cond
-from kpolgen import decision, naming, reasons, templating, volsync_objects
+from kpolgen import decision, limits, mover, naming, reasons, schedule, templating, volsync_objects
 from kpolgen.components import bridge, rbac, root_marker
 from kpolgen.plan import Plan
 from kpolgen.quoting import CelExpr, CelStringExpr, cel_block, cel_literal, cel_string
@@ -99,6 +99,19 @@ def _always_message(plan: Plan) -> CelExpr:
         "run); refused so it does not start empty. Create it again.'")
 
 
+def _name_message(plan: Plan) -> CelExpr:
+    why = ("has a backup" if plan.config.restore.mode == "smart"
+           else "is to be restored (restore.mode always)")
+    return CelExpr("'kpolgen: PVC ' + request.namespace + '/' + object.metadata.name + "
+                   f"{cel_string(f' {why}, but ' + limits.restore_problem(plan.config))}")
+
+
+def _identity_message(_plan: Plan) -> CelExpr:
+    return CelExpr("'kpolgen: PVC ' + request.namespace + '/' + object.metadata.name + "
+                   + cel_string(" has mover identity annotations kpolgen cannot use: "
+                                f"{mover.RULE}. Fix or remove them."))
+
+
 def _patch(plan: Plan) -> CelExpr:
     ref = {"apiGroup": naming.VOLSYNC_GROUP, "kind": naming.RD_KIND,
            "name": naming.destination_name(plan.config).cel()}
@@ -124,6 +137,7 @@ def restore_policies(plan: Plan) -> list[Resource]:
         "match_namespace": cond.namespace_allowed(cfg),
         "match_opted_out": CelExpr(f"!({cond.opted_out(cfg)})"),
         "match_not_pre_bound": cond.not_pre_bound(cfg),
+        "match_filesystem": cond.filesystem(cfg),
         "check_url": naming.check_url(cfg).cel(),
         "found": decision.FOUND,
         "smart": smart,
@@ -137,12 +151,17 @@ def restore_policies(plan: Plan) -> list[Resource]:
         failure_policy="Fail" if deny_on_error else "Ignore",
         match_constraints=_match_constraints(plan, ["CREATE"]),
         match_no_source=cond.no_data_source(cfg),
+        match_restorable_name=cond.restorable_name(cfg),
         patch=_patch(plan),
     )
     has_ref = cond.has_our_ref(cfg)
+    unrestorable = f"!({cond.restorable_name(cfg)})"  # refused with its own reason below
     status = "variables.check.statusCode"
     validations = [_validation(f"!({cond.opt_out_requested(cfg)}) || ({cond.reason_given(cfg)})",
                                _reason_message(plan))]
+    if not cfg.volsync.privileged_movers:  # a bad identity is refused here, at creation
+        validations.append(_validation(f"!({mover.cel_any_given()}) || ({mover.cel_usable()})",
+                                       _identity_message(plan)))
     if smart and deny_on_error:
         validations += [
             _validation(f"{status} == {decision.FOUND} || {status} == {decision.NOT_FOUND}",
@@ -153,10 +172,14 @@ def restore_policies(plan: Plan) -> list[Resource]:
                         f"({root_marker.cel_matches(cfg, 'variables.root', 'variables.marker')})"
                         " : true",
                         _root_message(plan)),
-            _validation(f"{status} != {decision.FOUND} || ({has_ref})", _agreement_message(plan)),
+            _validation(f"{status} != {decision.FOUND} || {cond.restorable_name(cfg)}",
+                        _name_message(plan)),
+            _validation(f"{status} != {decision.FOUND} || {unrestorable} || ({has_ref})",
+                        _agreement_message(plan)),
         ]
     if cfg.restore.mode == "always":
-        validations.append(_validation(has_ref, _always_message(plan)))
+        validations.append(_validation(cond.restorable_name(cfg), _name_message(plan)))
+        validations.append(_validation(f"{unrestorable} || ({has_ref})", _always_message(plan)))
     # resource.Get is typed map(string, dyn): `== null` does not type-check, type() does
     validations.append(_validation(f"!({has_ref}) || type(variables.leftover) == type(null)",
                                    _leftover_message(plan), reason="Conflict"))
@@ -185,6 +208,8 @@ def restore_policies(plan: Plan) -> list[Resource]:
                           "a restore trigger unique to this PVC incarnation."),
         match_constraints=_match_constraints(plan, ["CREATE", "UPDATE"]),
         match_our_ref=has_ref,  # the DELETE path never evaluates matchConditions
+        tier=cond.tier(cfg),
+        mover=_mover(plan),
         destination=cel_block(volsync_objects.destination(cfg, CelDialect())),
     )
     return ([Resource("restore-policy", d) for d in mutating]
@@ -231,11 +256,31 @@ class CelDialect:
     def credential(self, key: str) -> CelExpr:
         return CelExpr(f"variables.credentials.data[{cel_string(key)}]")
 
+    def mover_security_context(self) -> CelExpr:
+        return CelExpr("variables.mover")
+
+
+def _mover(plan: Plan) -> CelExpr | None:
+    """The PVC's mover identity (kpolgen.mover); None with privileged movers."""
+    if plan.config.volsync.privileged_movers:
+        return None
+    return CelExpr(mover.cel_context(cel_block(mover.tier_table(plan.config)), "variables.tier"))
+
+
+def _schedules(plan: Plan) -> CelExpr:
+    """Tier -> the PVC's schedule (kpolgen.schedule: spread by the uid's digits)."""
+    cfg = plan.config
+    if not schedule.any_spread(cfg):
+        return CelExpr(f"{cel_block({t.name: t.schedule for t in cfg.tiers})}[variables.tier]")
+    entries = ",\n  ".join(f"{cel_string(t.name)}: "
+                           f"{schedule.cel(schedule.for_tier(cfg, t), 'variables.spread')}"
+                           for t in cfg.tiers)
+    return CelExpr(f"{{\n  {entries}\n}}[variables.tier]")
+
 
 def backup_policy(plan: Plan) -> list[Resource]:
     cfg = plan.config
     tiers = volsync_objects.tier_table(cfg)
-    schedules = {name: tier["schedule"] for name, tier in tiers.items()}
     retains = {name: tier["retain"] for name, tier in tiers.items()}
     docs = templating.render(
         "cel/generating-backup.yaml.j2",
@@ -247,13 +292,16 @@ def backup_policy(plan: Plan) -> list[Resource]:
         match_constraints=_match_constraints(plan, ["CREATE", "UPDATE"]),
         match_labelled=cond.labelled_now_or_before(plan.config),
         match_namespace=cond.namespace_allowed(plan.config),
+        match_filesystem=cond.filesystem(cfg),
         tier=cond.tier(cfg),
         # a PVC without a tier (its label just removed) generates nothing, so synchronize
         # deletes what was generated for it (Kyverno 1.19 CleanupStaleDownstreams)
         generate=CelExpr(f"generator.Apply(request.namespace, "
                          f"{cond.has_tier(cfg, 'variables.tier')} ? "
                          "[variables.secret, variables.source] : [])"),
-        schedule=CelExpr(f"{cel_block(schedules)}[variables.tier]"),
+        spread=CelExpr(schedule.CEL_DIGITS) if schedule.any_spread(cfg) else None,
+        mover=_mover(plan),
+        schedule=_schedules(plan),
         retain=CelExpr(f"{cel_block(retains)}[variables.tier]"),
         credentials=CelExpr(f"resource.Get('v1', 'secrets', "
                             f"{cel_string(cfg.credentials.namespace)}, "

@@ -14,13 +14,26 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from kpolgen import cel_conditions as cond
-from kpolgen import compat, decision, naming, reasons, templating, volsync_objects
+from kpolgen import (
+    compat,
+    decision,
+    limits,
+    mover,
+    naming,
+    reasons,
+    schedule,
+    templating,
+    volsync_objects,
+)
 from kpolgen.components import bridge, rbac, tier_table
+from kpolgen.config.model import Config
 from kpolgen.plan import Plan
 from kpolgen.quoting import jmespath_identifier, jmespath_json, jmespath_string
 from kpolgen.resources import Resource
 
 CHECK_VARIABLE = "backupState"
+SPREAD_VARIABLE = "spread"
+MOVERS_VARIABLE, SECCOMP_VARIABLE = "movers", "seccomp"
 # The validating webhook asks the check endpoint twice (state check and cross-check), the
 # mutating webhook once: the budget is set by the larger. (Generate rules ask too, but
 # Kyverno runs them after answering the webhook.)
@@ -52,7 +65,7 @@ class Cond(NamedTuple):
     requests a validate rule denies (one source for both)."""
 
     key: str  # JMESPath, without {{ }}
-    operator: str  # Equals | NotEquals | AnyNotIn
+    operator: str  # Equals | NotEquals | AnyNotIn | LessThanOrEquals
     value: Any  # as Kyverno reads it (may hold {{ }} variables)
     value_expr: str | None = None  # the value as JMESPath, when it holds variables
 
@@ -67,6 +80,8 @@ class Cond(NamedTuple):
             return f"({self.key}) != {right}"
         if self.operator == "AnyNotIn":  # a scalar key
             return f"!contains({right}, {self.key})"
+        if self.operator == "LessThanOrEquals":
+            return f"({self.key}) <= {right}"
         raise ValueError(f"no JMESPath form for operator {self.operator}")
 
 
@@ -105,6 +120,14 @@ def _spared(cases: Iterable[DenyCase]) -> list[dict[str, Any]]:
 _ALIVE = Cond("request.operation || 'BACKGROUND'", "NotEquals", "DELETE")
 # a claim bound to a named PersistentVolume cannot be filled by the volume populator
 _NOT_PRE_BOUND = Cond("request.object.spec.volumeName || ''", "Equals", "")
+# the restic mover handles filesystems only (limits.BLOCK)
+_FILESYSTEM = Cond("request.object.spec.volumeMode || 'Filesystem'", "NotEquals", limits.BLOCK)
+_NAME_LENGTH = "length(request.object.metadata.name)"
+
+
+def _restorable_name(plan: Plan) -> Cond:
+    """The volume populator can fill a PVC of this name (limits.restorable)."""
+    return Cond(_NAME_LENGTH, "LessThanOrEquals", limits.longest_restore_name(plan.config))
 
 
 def _annotation(name: str) -> str:
@@ -149,7 +172,17 @@ class LegacyDialect:
         return var(f"parse_json(tiers.data.\"{var('tier')}\").{field}")
 
     def schedule(self) -> str:
-        return self._tier("schedule")
+        """The PVC's schedule: kpolgen.schedule, spread by the digits in ``spread``."""
+        cfg = self.cfg
+        if not schedule.any_spread(cfg):
+            return self._tier("schedule")
+        table = "{" + ", ".join(
+            f"{jmespath_identifier(t.name)}: "
+            f"{schedule.jmespath(schedule.for_tier(cfg, t), SPREAD_VARIABLE)}"
+            for t in cfg.tiers) + "}"
+        if self.features.lookup:
+            return var(f"lookup({table}, tier)")
+        return var(f"{table}.\"{var('tier')}\"")
 
     def retain(self) -> str:
         return self._tier("retain")
@@ -160,6 +193,26 @@ class LegacyDialect:
 
     def credential(self, key: str) -> str:
         return var(f"credentials.{jmespath_identifier(key)}")
+
+    def mover_security_context(self) -> str:
+        """kpolgen.mover: the PVC's identity annotations, else its tier's identity."""
+        table = (f"lookup({MOVERS_VARIABLE}, tier)" if self.features.lookup
+                 else f"{MOVERS_VARIABLE}.\"{var('tier')}\"")
+        return var(mover.jmespath_context(table, SECCOMP_VARIABLE))
+
+
+def _tier_variable(cfg: Config) -> dict[str, Any]:
+    return {"name": "tier", "variable": {
+        "jmesPath": f"request.object.metadata.labels.{jmespath_identifier(cfg.label_key)}"}}
+
+
+def _mover_context(plan: Plan) -> list[dict[str, Any]]:
+    """Context entries for LegacyDialect.mover_security_context (none when privileged)."""
+    cfg = plan.config
+    if cfg.volsync.privileged_movers:
+        return []
+    return [{"name": MOVERS_VARIABLE, "variable": {"value": mover.tier_table(cfg)}},
+            {"name": SECCOMP_VARIABLE, "variable": {"value": dict(mover.SECCOMP)}}]
 
 
 def _match(plan: Plan, operations: list[str] | None) -> dict[str, Any]:
@@ -260,11 +313,21 @@ def refusals(plan: Plan) -> Refusals:
     not_opted_out = Cond(opt_out_key, "NotEquals", "true")
     # an opt-out without a reason is refused by the first rule; the others need not see it
     guarded = (*_ref_is_ours_or_absent(plan, "dataSourceRef"),
-               *_ref_is_ours_or_absent(plan, "dataSource"), _NOT_PRE_BOUND, not_opted_out)
+               *_ref_is_ours_or_absent(plan, "dataSource"), _NOT_PRE_BOUND, _FILESYSTEM,
+               not_opted_out)
     state = var(CHECK_VARIABLE)
     cases = [DenyCase("opt-out-needs-a-reason", (Cond(opt_out_key, "Equals", "true"),),
                       (Cond(f"{_annotation(reason)} || ''", "Equals", ""),))]
     messages = {"opt-out-needs-a-reason": reasons.opt_out_without_reason(cfg).kyverno()}
+    if not cfg.volsync.privileged_movers:  # a bad identity is refused here, at creation
+        cases.append(DenyCase(
+            "refuse-unusable-mover-identity",
+            (Cond(f"{mover.jmespath_any_given()} || ''", "NotEquals", ""),),
+            (Cond(f"({mover.jmespath_usable()}) && 'usable' || 'unusable'", "Equals",
+                  "unusable"),)))
+        messages["refuse-unusable-mover-identity"] = (
+            f"kpolgen: {_who()} has mover identity annotations kpolgen cannot use: "
+            f"{mover.RULE}. Fix or remove them.")
     if smart:
         cases.append(DenyCase("refuse-unknown-backup-state", guarded,
                               (Cond(CHECK_VARIABLE, "AnyNotIn", [True, False]),)))
@@ -288,6 +351,13 @@ def refusals(plan: Plan) -> Refusals:
             f"kpolgen: restore.mode is always, but {_who()} does not point at "
             f"ReplicationDestination {_ours(plan)} (the mutate rule did not run); refused so it "
             "does not start empty. Create it again.")
+    # the mutate rule leaves a PVC whose name the populator cannot take alone: say why
+    why = "has a backup" if smart else "is to be restored (restore.mode always)"
+    name_message = f"kpolgen: {_who()} {why}, but {limits.restore_problem(cfg)}"
+    messages["refuse-unrestored-pvc"] = var(
+        f"({_NAME_LENGTH} > `{limits.longest_restore_name(cfg)}` && "
+        f"{jmespath_string(name_message)}) || "
+        f"{jmespath_string(messages['refuse-unrestored-pvc'])}")
     return Refusals(not_opted_out, tuple(cases), messages)
 
 
@@ -310,6 +380,8 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
                 Cond("request.object.spec.dataSourceRef || ''", "Equals", "").kyverno(),
                 Cond("request.object.spec.dataSource || ''", "Equals", "").kyverno(),
                 _NOT_PRE_BOUND.kyverno(),
+                _FILESYSTEM.kyverno(),
+                _restorable_name(plan).kyverno(),
                 found.not_opted_out.kyverno(),
                 *([Cond(CHECK_VARIABLE, "Equals", True).kyverno()] if smart else []),
             ],
@@ -327,9 +399,13 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
         # no operations: DELETE must reach the rule (and fail its precondition) so that
         # synchronize removes the ReplicationDestination with its PVC; generateExisting
         # creates one that a lost UpdateRequest never did (the PVC would stay Pending)
-        match=_match(plan, None), exclude=exclude, context=[check] if check else None,
+        match=_match(plan, None), exclude=exclude,
+        context=([check] if check else []) + ([_tier_variable(cfg), *_mover_context(plan)]
+                                              if not cfg.volsync.privileged_movers else [])
+        or None,
         preconditions={"any": _spared(found.cases),
-                       "all": [_ALIVE.kyverno(), *(c.kyverno() for c in _ref(plan, "Equals"))]},
+                       "all": [_ALIVE.kyverno(), _FILESYSTEM.kyverno(),
+                               *(c.kyverno() for c in _ref(plan, "Equals"))]},
         generate=_generate(features, destination, var("request.namespace")))
     failure_policy = "Fail" if cfg.restore.on_check_error == "deny" else "Ignore"
     return _policy(plan, "restore-policy", naming.POLICY_RESTORE,
@@ -390,7 +466,7 @@ def backup_policy(plan: Plan, features: Features) -> list[Resource]:
     match, exclude = _match(plan, None), _exclude(plan)
     # a PVC that the restore policy refuses must not get backup objects either
     cases = refusals(plan).cases if plan.restores else ()
-    alive: dict[str, Any] = {"all": [_ALIVE.kyverno()]}
+    alive: dict[str, Any] = {"all": [_ALIVE.kyverno(), _FILESYSTEM.kyverno()]}
     if cases:
         alive = {"any": _spared(cases), **alive}
     check = [_check_context(plan)] if _uses_check(cases) else []
@@ -398,10 +474,9 @@ def backup_policy(plan: Plan, features: Features) -> list[Resource]:
         "urlPath": (f"/api/v1/namespaces/{cfg.credentials.namespace}/secrets/"
                     f"{cfg.credentials.secret_name}"),
         "jmesPath": "data"}}
-    tiers = [tier_table.context_entry(cfg, "tiers"),
-             {"name": "tier", "variable": {
-                 "jmesPath": f"request.object.metadata.labels.{jmespath_identifier(cfg.label_key)}"
-             }}]
+    tiers = [tier_table.context_entry(cfg, "tiers"), _tier_variable(cfg), *_mover_context(plan)]
+    if schedule.any_spread(cfg):
+        tiers.append({"name": SPREAD_VARIABLE, "variable": {"jmesPath": schedule.JMESPATH_DIGITS}})
     namespace = var(namespace_expr)
     rules = templating.render(
         "clusterpolicy/generate.yaml.j2", rule_name="restic-secret", match=match,

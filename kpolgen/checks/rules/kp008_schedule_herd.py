@@ -4,13 +4,16 @@ from kpolgen.checks.model import Rule
 
 RULE = Rule("KP008", "schedule-herd", "warning",
             "every tier's schedule starts at the same minute",
-            "Each PVC of a tier starts its backup at the tier's minute; when all tiers share "
-            "one minute, every mover in the cluster starts together and competes for the S3 "
-            "server and the nodes. Give the tiers different minutes (e.g. '0 * * * *' and "
-            "'30 2 * * *').")
+            "With backup.spread false, each PVC of a tier starts its backup at the tier's "
+            "minute; when all tiers share one minute, every mover in the cluster starts together "
+            "and competes for the S3 server and the nodes. Turn backup.spread back on (each "
+            "PVC then gets its own minute), or give the tiers different minutes (e.g. "
+            "'0 * * * *' and '30 2 * * *').")
 
 
 def check(ctx):
+    if ctx.config.spread:  # each PVC runs at its own minute (kpolgen.schedule)
+        return
     tiers = ctx.config.tiers
     minutes = {t.schedule.split()[0] for t in tiers if not t.schedule.startswith("@")}
     macros = [t for t in tiers if t.schedule.startswith("@")]

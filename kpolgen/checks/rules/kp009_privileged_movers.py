@@ -1,24 +1,59 @@
-"""Privileged movers need a namespace annotation and run as root."""
+"""Privileged movers need an annotation on every app namespace."""
 
+from kpolgen import mover
 from kpolgen.checks.model import Rule
 
 RULE = Rule("KP009", "privileged-movers", "warning",
             "privileged movers need an annotation on every app namespace",
-            "VolSync runs privileged movers only in namespaces annotated "
-            "volsync.backube/privileged-movers=\"true\" (an annotation, not a label), and then "
-            "as root with extra capabilities, overriding moverSecurityContext.runAsUser. "
-            "Annotate the app namespaces, or turn privileged movers off and set "
-            "volsync.moverSecurityContext to the app's user instead.")
+            "VolSync runs a mover privileged (as root, keeping file ownership) only in a "
+            f"namespace annotated {mover.PRIVILEGED_ANNOTATION}: \"true\" (an annotation, not "
+            "a label); elsewhere it runs unprivileged as the image's user, so restores lose "
+            "ownership and backups may not read every file. Annotate each app namespace (an "
+            "admin decision: anyone who can create pods with the mover's ServiceAccount there "
+            "runs as root), or turn privileged movers off and give the PVCs their app's user "
+            "(README: Mover identity).")
+
+
+def _annotated(doc) -> bool:
+    annotations = (doc.data.get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get(mover.PRIVILEGED_ANNOTATION, "")).lower() == "true"
+
+
+def _labelled_namespaces(ctx) -> set[str]:
+    """Namespaces of the labelled PVCs (and StatefulSet claims) the manifests show."""
+    cfg = ctx.config
+    found = set()
+    for doc in ctx.committed_docs():
+        meta = doc.data.get("metadata") or {}
+        claims = [meta] if doc.data.get("kind") == "PersistentVolumeClaim" else [
+            t.get("metadata") or {} for t in (doc.data.get("spec") or {}).get(
+                "volumeClaimTemplates") or [] if isinstance(t, dict)
+        ] if doc.data.get("kind") == "StatefulSet" else []
+        if any((c.get("labels") or {}).get(cfg.label_key) in cfg.tier_names() for c in claims):
+            found.add(str(meta.get("namespace") or ""))
+    return found
 
 
 def check(ctx):
-    volsync = ctx.config.volsync
-    if not volsync.privileged_movers:
+    cfg = ctx.config
+    if not cfg.volsync.privileged_movers:
         return
-    message = ("privileged movers: annotate every app namespace with "
-               "volsync.backube/privileged-movers=\"true\"")
-    context = dict(volsync.mover_security_context or ())
-    if context.get("runAsUser", 0) != 0:
-        message += ("; VolSync overrides moverSecurityContext.runAsUser="
-                    f"{context['runAsUser']} with 0")
-    yield ctx.at_config(RULE, ("volsync", "privilegedMovers"), message)
+    yield ctx.at_config(RULE, ("volsync", "privilegedMovers"),
+                        f"privileged movers: annotate every app namespace with "
+                        f"{mover.PRIVILEGED_ANNOTATION}: \"true\"")
+    namespaces = ctx.manifests("Namespace")
+    if not namespaces:
+        return
+    labelled = _labelled_namespaces(ctx)
+    for doc in namespaces:
+        name = str((doc.data.get("metadata") or {}).get("name") or "")
+        if name in cfg.excluded_namespaces or _annotated(doc) or (labelled and
+                                                                  name not in labelled):
+            continue
+        labels = (doc.data.get("metadata") or {}).get("labels") or {}
+        hint = " (it is a label here; VolSync reads the annotation)" if \
+            mover.PRIVILEGED_ANNOTATION in labels else ""
+        yield ctx.at_manifest(RULE, doc, ("metadata", "name"),
+                              f"namespace {name} lacks the annotation "
+                              f"{mover.PRIVILEGED_ANNOTATION}: \"true\"{hint}: its movers run "
+                              "unprivileged and restores lose file ownership")

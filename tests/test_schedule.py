@@ -1,0 +1,66 @@
+"""kpolgen.schedule: each PVC's minute is spread by its uid, the same way in explain, CEL
+and the legacy engine's JMESPath (the policies' side is in test_cel_semantics/test_legacy)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import Counter
+
+import pytest
+from conftest import HOMELAB
+
+from kpolgen import schedule
+from kpolgen.config import load
+
+
+def tier(name: str, *sets: str):
+    cfg, _, _ = load(HOMELAB, sets=list(sets))
+    return schedule.for_tier(cfg, next(t for t in cfg.tiers if t.name == name))
+
+
+def test_minutes_are_spread_evenly_and_deterministically() -> None:
+    rng = random.Random(7)
+    spread = tier("hourly")
+    uids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(6000)]
+    minutes = Counter(int(schedule.fill(spread, uid).split()[0]) for uid in uids)
+    assert set(minutes) == set(range(60))
+    assert max(minutes.values()) < 2 * min(minutes.values())  # 100 expected per minute
+    assert schedule.fill(spread, uids[0]) == schedule.fill(spread, uids[0])
+
+
+def test_hour_window() -> None:
+    spread = tier("daily", "backup.tiers.daily.hourWindow=4")
+    rng = random.Random(11)
+    hours = {int(schedule.fill(spread, str(uuid.UUID(int=rng.getrandbits(128), version=4)))
+                 .split()[1]) for _ in range(400)}
+    assert hours == {2, 3, 4, 5}
+    assert "02:00-05:59" in schedule.formula(spread)
+
+
+@pytest.mark.parametrize("template", ["*/15 * * * *", "0,30 * * * *", "@daily"])
+def test_schedules_that_are_not_one_minute_stay_as_written(template: str) -> None:
+    spread = tier("hourly", f"backup.tiers.hourly.schedule={template}")
+    assert not spread.minute and schedule.fill(spread, "1234-5678") == template
+    assert "not spread" in schedule.formula(spread)
+
+
+def test_spread_off() -> None:
+    spread = tier("daily", "backup.spread=false")
+    assert schedule.fill(spread, "1234-5678") == "30 2 * * *"
+
+
+def test_few_digits_are_padded() -> None:
+    spread = tier("hourly")
+    assert schedule.fill(spread, "") == "0 * * * *"
+    assert schedule.fill(spread, "abcd-ef7") == "40 * * * *"  # '7000' mod 60
+
+
+@pytest.mark.parametrize(("sets", "message"), [
+    (("backup.tiers.hourly.hourWindow=3",), "'0 * * * *' has other fields"),
+    (("backup.tiers.daily.hourWindow=3", "backup.spread=false"), "is not spread"),
+])
+def test_hour_window_needs_a_spread_hour(cli, sets, message) -> None:
+    args = [a for s in sets for a in ("--set", s)]
+    result = cli("validate", HOMELAB, *args)
+    assert result.code == 2 and message in result.err and "hourWindow" in result.err
