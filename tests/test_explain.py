@@ -166,3 +166,11 @@ def test_who_the_mover_runs_as_and_why(cli):
     assert privileged["security_context"] is None and "root" in privileged["source"]
     text = cli("explain", *base, "--annotation", "kpolgen.io/mover-uid=999").out
     assert "mover:       fsGroup 999, runAsGroup 999, runAsNonRoot True, runAsUser 999" in text
+
+
+def test_the_readme_worked_example_is_what_explain_prints(cli):
+    readme = (ROOT / "README.md").read_text()
+    text = cli("explain", HOMELAB, "-n", "db", "--pvc", "data-postgres-0", "--label",
+               "backup=daily", "--annotation", "kpolgen.io/mover-uid=999").out
+    line = next(x for x in text.splitlines() if x.strip().startswith("mover:"))
+    assert "\n" + line + "\n" in readme
