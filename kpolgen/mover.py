@@ -147,9 +147,14 @@ def _jp_valid(name: str) -> str:
             f"to_number({value}) <= `{MAX_ID}`")
 
 
+def _jp_given(name: str) -> str:
+    """Present, even when empty (an empty string is falsy in JMESPath, but not absent)."""
+    return f"{_jp_value(name)} != `null`"
+
+
 def jmespath_usable() -> str:
-    optional = " && ".join(f"(!({_jp_value(a)}) || ({_jp_valid(a)}))" for a in (GID, FSGROUP))
-    return f"({_jp_value(UID)} && {_jp_valid(UID)}) && {optional}"
+    optional = " && ".join(f"(!({_jp_given(a)}) || ({_jp_valid(a)}))" for a in (GID, FSGROUP))
+    return f"({_jp_given(UID)} && {_jp_valid(UID)}) && {optional}"
 
 
 def jmespath_context(table_lookup: str, seccomp_variable: str) -> str:
@@ -163,4 +168,5 @@ def jmespath_context(table_lookup: str, seccomp_variable: str) -> str:
 
 
 def jmespath_any_given() -> str:
-    return " || ".join(_jp_value(a) for a in ANNOTATIONS.values())
+    """A JMESPath boolean: some identity annotation is present."""
+    return " || ".join(_jp_given(a) for a in ANNOTATIONS.values())

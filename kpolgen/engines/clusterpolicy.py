@@ -322,7 +322,7 @@ def refusals(plan: Plan) -> Refusals:
     if not cfg.volsync.privileged_movers:  # a bad identity is refused here, at creation
         cases.append(DenyCase(
             "refuse-unusable-mover-identity",
-            (Cond(f"{mover.jmespath_any_given()} || ''", "NotEquals", ""),),
+            (Cond(mover.jmespath_any_given(), "Equals", True),),
             (Cond(f"({mover.jmespath_usable()}) && 'usable' || 'unusable'", "Equals",
                   "unusable"),)))
         messages["refuse-unusable-mover-identity"] = (
