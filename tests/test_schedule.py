@@ -9,6 +9,8 @@ from collections import Counter
 
 import pytest
 from conftest import HOMELAB
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kpolgen import schedule
 from kpolgen.config import load
@@ -64,3 +66,22 @@ def test_hour_window_needs_a_spread_hour(cli, sets, message) -> None:
     args = [a for s in sets for a in ("--set", s)]
     result = cli("validate", HOMELAB, *args)
     assert result.code == 2 and message in result.err and "hourWindow" in result.err
+
+
+@settings(max_examples=200, deadline=None)
+@given(uid=st.one_of(st.uuids().map(str), st.text(max_size=40)),
+       window=st.integers(1, 24), hour=st.integers(0, 23))
+def test_python_cel_and_jmespath_agree(uid: str, window: int, hour: int) -> None:
+    from celeval import KUBERNETES_EXTRAS, evaluate
+    from kyverno_vars import search
+
+    spread = schedule.Spread(f"7 {hour} * * *", True, hour if window > 1 else None, window,
+                             "* * *" if window > 1 else f"{hour} * * *")
+    want = schedule.fill(spread, uid)
+    obj = {"metadata": {"uid": uid}}
+    digits = evaluate(schedule.CEL_DIGITS, object=obj, extra_functions=KUBERNETES_EXTRAS)
+    cel = evaluate(str(schedule.cel(spread, "variables.d")), variables={"d": digits},
+                   extra_functions=KUBERNETES_EXTRAS)
+    context = {"request": {"object": obj}}
+    context["spread"] = search(schedule.JMESPATH_DIGITS, context)
+    assert cel == want and search(schedule.jmespath(spread, "spread"), context) == want
