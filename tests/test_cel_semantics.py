@@ -715,7 +715,6 @@ def backup_source(obj: dict[str, Any], sets: tuple[str, ...] = ()) -> dict[str, 
     return next(o for o in out if o["kind"] == "ReplicationSource")
 
 
-@needs_crds
 @pytest.mark.parametrize(("annotations", "expected"), [
     ({}, identity(568)),  # volsync.moverSecurityContext of the example
     ({UID_A: "999"}, identity(999)),  # the database: gid and fsGroup follow the uid
@@ -775,7 +774,6 @@ def test_good_identities_are_admitted(value: str) -> None:
     assert res.admitted, res.messages
 
 
-@needs_crds
 def test_privileged_movers_get_no_security_context() -> None:
     sets = ("volsync.privilegedMovers=true", "volsync.moverSecurityContext=null")
     source = backup_source(pvc(annotations={UID_A: "999"}), sets)
