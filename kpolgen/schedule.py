@@ -2,12 +2,13 @@
 hour window, the hour) taken from the PVC's uid so that backups do not all start at once.
 
 The spread is computed in three places from one definition: here for ``explain``, and as
-CEL and JMESPath by the policies. It uses the decimal digits of the uid (the uid's hex
-digits that are 0-9, in order, padded with zeros): the first four give the minute (mod 60),
-the next four the offset into the hour window (mod the window). Both policy languages can
-pick decimal digits out of a string and do integer arithmetic on them (CEL: split/filter/
-substring/int; Kyverno >= 1.10 JMESPath: regex_replace_all/truncate/to_number/modulo), which
-neither can do with hexadecimal.
+CEL and JMESPath by the policies (the legacy engine's JMESPath reads each tier's numbers from
+the tier table ConfigMap, ``entry``, since its generate rules are frozen). It uses the
+decimal digits of the uid (the uid's hex digits that are 0-9, in order, padded with zeros):
+the first four give the minute (mod 60), the next four the offset into the hour window (mod
+the window). Both policy languages can pick decimal digits out of a string and do integer
+arithmetic on them (CEL: split/filter/substring/int; Kyverno >= 1.10 JMESPath:
+regex_replace_all/truncate/to_number/modulo), which neither can do with hexadecimal.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 from typing import NamedTuple
 
 from kpolgen.config.model import Config, Tier
-from kpolgen.quoting import CelStringExpr, cel_string, jmespath_json, jmespath_string
+from kpolgen.quoting import CelStringExpr, cel_string, jmespath_string
 
 WIDTH = 4  # digits per number
 PAD = "0" * (2 * WIDTH)
@@ -87,17 +88,26 @@ def cel(spread: Spread, digits_expr: str) -> CelStringExpr:
     return CelStringExpr(" + ' ' + ".join(parts) + f" + {cel_string(' ' + spread.rest)}")
 
 
-def jmespath(spread: Spread, digits_expr: str) -> str:
-    if not spread.minute:
-        return jmespath_string(spread.template)
+def entry(spread: Spread) -> dict[str, object]:
+    """What ``jmespath`` reads from a tier's entry in the legacy engine's tier table."""
+    return {"schedule": spread.template, "spread": spread.minute, "hour": spread.hour,
+            "window": spread.window, "rest": spread.rest}
+
+
+def jmespath(entry_expr: str, digits_expr: str) -> str:
+    """What ``fill`` does, as Kyverno JMESPath over the tier's table entry (``entry``, read at
+    run time) rather than over literals: the expression is the same for every tier and every
+    schedule, so a schedule change leaves the legacy generate rule (frozen) as it is.
+    JMESPath has no if/else: ``&&`` and ``||`` return an operand (a non-empty string is
+    true, and so is the number 0)."""
+    e = entry_expr
     number = f"to_number(truncate({digits_expr}, `{WIDTH}`))"
-    parts = [f"to_string(modulo({number}, `60`))"]
-    if spread.hour is not None:
-        offset = (f"to_number(truncate(regex_replace_all('^{'.' * WIDTH}', {digits_expr}, ''), "
-                  f"`{WIDTH}`))")
-        parts += [jmespath_string(" "), f"to_string(modulo(add({jmespath_json(spread.hour)}, "
-                                        f"modulo({offset}, `{spread.window}`)), `24`))"]
-    return f"join('', [{', '.join(parts)}, {jmespath_string(' ' + spread.rest)}])"
+    offset = (f"to_number(truncate(regex_replace_all('^{'.' * WIDTH}', {digits_expr}, ''), "
+              f"`{WIDTH}`))")
+    hour = (f"({e}.hour != `null` && join('', [' ', to_string(modulo(add({e}.hour, "
+            f"modulo({offset}, {e}.window)), `24`))])) || ''")
+    return (f"({e}.spread && join('', [to_string(modulo({number}, `60`)), {hour}, ' ', "
+            f"{e}.rest])) || {e}.schedule")
 
 
 def any_spread(cfg: Config) -> bool:

@@ -262,6 +262,43 @@ def _tree(directory):
             if p.is_file()}
 
 
+def _rendered_before_and_after(cli, tmp_path, args, changes, setting):
+    """``render -o`` (with ``args``) before and after ``--set setting``; asserts that only
+    the notes file, ``changes`` and the CLI suite's expectations differ."""
+    out = tmp_path / "out"
+    assert cli("render", HOMELAB, "-o", out, *args).code == 0
+    before = _tree(out)
+    result = cli("render", HOMELAB, "-o", out, *args, "--set", setting)
+    assert result.code == 0, result.err
+    after = _tree(out)
+    assert sorted(after) == sorted(before)
+    changed = {name for name in after if after[name] != before[name]}
+    suite = {name for name in changed if name.startswith("kyverno-test/")}
+    assert changed - suite == {"README.kpolgen.md", changes}, setting
+    # the CLI suite: its expected objects, and the legacy suite's copy of the tier table
+    assert all(name.startswith("kyverno-test/generated-") or name == "kyverno-test/values.yaml"
+               for name in suite), suite
+    return before, after
+
+
+@pytest.mark.parametrize("version", ["1.10", "1.16"])  # before and with lookup()
+@pytest.mark.parametrize("setting", [
+    "backup.tiers.daily.moverSecurityContext.runAsUser=999",
+    "volsync.moverSecurityContext.runAsGroup=1000",
+    "backup.tiers.hourly.schedule=*/15 * * * *",  # no longer spread
+    "backup.tiers.daily.hourWindow=4",
+    "backup.tiers.daily.retain.daily=9",
+])
+def test_a_tier_change_on_the_legacy_engine_changes_only_the_tier_table(cli, tmp_path, setting,
+                                                                         version):
+    """A legacy generate rule is frozen (a change needs the ClusterPolicy deleted and made
+    again): what differs per tier, identity included, is data in the tier table, read by
+    both policies' generate rules (restore-policy.yaml and backup-policy.yaml stay)."""
+    args = ("--engine", "clusterpolicy", "--set", "restore.mode=always",
+            "--set", f"kyverno.version={version}")
+    _rendered_before_and_after(cli, tmp_path, args, "tier-table.yaml", setting)
+
+
 @pytest.mark.parametrize(("engine", "changes"), [
     ((), "backup-policy.yaml"),
     (("--engine", "clusterpolicy", "--set", "restore.mode=always"), "tier-table.yaml"),
@@ -270,20 +307,8 @@ def test_a_schedule_change_changes_only_the_files_whose_objects_change(cli, tmp_
                                                                         changes):
     """A one-line config change is a small diff in a GitOps review: the config hash and
     what the cluster needs sit in the notes file, not in every file's header."""
-    out = tmp_path / "out"
-    assert cli("render", HOMELAB, "-o", out, *engine).code == 0
-    before = _tree(out)
-    result = cli("render", HOMELAB, "-o", out, *engine,
-                 "--set", "backup.tiers.daily.schedule=30 3 * * *")
-    assert result.code == 0, result.err
-    after = _tree(out)
-    assert sorted(after) == sorted(before)
-    changed = {name for name in after if after[name] != before[name]}
-    suite = {name for name in changed if name.startswith("kyverno-test/")}
-    assert changed - suite == {"README.kpolgen.md", changes}
-    # the CLI suite: its expected objects, and the legacy suite's copy of the tier table
-    assert all(name.startswith("kyverno-test/generated-") or name == "kyverno-test/values.yaml"
-               for name in suite), suite
+    before, after = _rendered_before_and_after(cli, tmp_path, engine, changes,
+                                               "backup.tiers.daily.schedule=30 3 * * *")
     diff = [line for line in difflib.unified_diff(before[changes].splitlines(),
                                                   after[changes].splitlines(), n=0)
             if line[:1] in "+-" and line[:3] not in ("+++", "---")]

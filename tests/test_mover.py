@@ -5,11 +5,14 @@ string a user might write."""
 from __future__ import annotations
 
 from celeval import KUBERNETES_EXTRAS, evaluate
+from conftest import HOMELAB
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kyverno_vars import search
 
 from kpolgen import mover
+from kpolgen.components import tier_table
+from kpolgen.config import load
 
 VALUES = st.one_of(st.text(max_size=14), st.from_regex(r"\A[0-9]{1,12}\Z"),
                    st.integers(-5, 2**33).map(str),
@@ -17,6 +20,8 @@ VALUES = st.one_of(st.text(max_size=14), st.from_regex(r"\A[0-9]{1,12}\Z"),
 
 
 TABLE = {"t": {"runAsUser": 568, "seccompProfile": dict(mover.SECCOMP)}}
+CFG, _, _ = load(HOMELAB, sets=["backup.tiers.daily.moverSecurityContext.runAsUser=999"])
+TIERS = {"data": tier_table.data(CFG)}  # the legacy engine's tier table ConfigMap
 
 
 @settings(max_examples=300, deadline=None)
@@ -28,7 +33,7 @@ def test_python_cel_and_jmespath_agree(uid: str | None, gid: str | None,
     python = mover.problem(annotations) is None and mover.UID in annotations
     obj = {"metadata": {"annotations": annotations}}
     cel = evaluate(mover.cel_usable(), object=obj, extra_functions=KUBERNETES_EXTRAS)
-    ctx = {"request": {"object": obj}, "movers": TABLE, "seccomp": dict(mover.SECCOMP)}
+    ctx = {"request": {"object": obj}, "tiers": TIERS, "seccomp": dict(mover.SECCOMP)}
     jmespath = bool(search(mover.jmespath_usable(), ctx))
     assert cel is python and jmespath is python, (annotations, python, cel, jmespath)
     refused = evaluate(f"{mover.cel_any_given()} && !({mover.cel_usable()})", object=obj,
@@ -39,4 +44,7 @@ def test_python_cel_and_jmespath_agree(uid: str | None, gid: str | None,
     cel_context = evaluate(mover.cel_context(str(TABLE).replace("True", "true"), "'t'"),
                            object=obj, extra_functions=KUBERNETES_EXTRAS)
     assert cel_context == want
-    assert search(mover.jmespath_context("movers.t", "seccomp"), ctx) == want
+    for tier in CFG.tiers:  # the legacy engine reads the tier's identity from the tier table
+        legacy = search(mover.jmespath_context(f"parse_json(tiers.data.{tier.name}).mover",
+                                               "seccomp"), ctx)
+        assert legacy == mover.resolve(CFG, tier, annotations).context

@@ -70,18 +70,30 @@ def test_hour_window_needs_a_spread_hour(cli, sets, message) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(uid=st.one_of(st.uuids().map(str), st.text(max_size=40)),
-       window=st.integers(1, 24), hour=st.integers(0, 23))
-def test_python_cel_and_jmespath_agree(uid: str, window: int, hour: int) -> None:
+       minute=st.sampled_from(["7", "0", "*/15", "0,30"]), hour=st.integers(0, 23),
+       window=st.integers(1, 24), spread=st.booleans(), lookup=st.booleans())
+def test_python_cel_and_jmespath_agree(uid: str, minute: str, hour: int, window: int,
+                                       spread: bool, lookup: bool) -> None:
+    """The legacy JMESPath reads the tier from the rendered tier table ConfigMap data."""
     from celeval import KUBERNETES_EXTRAS, evaluate
-    from kyverno_vars import search
+    from kyverno_vars import substitute
 
-    spread = schedule.Spread(f"7 {hour} * * *", True, hour if window > 1 else None, window,
-                             "* * *" if window > 1 else f"{hour} * * *")
-    want = schedule.fill(spread, uid)
+    from kpolgen.components import tier_table
+
+    window = window if spread and minute.isdigit() else 1  # a window needs a spread hour
+    cfg, _, _ = load(HOMELAB, sets=[f"backup.spread={str(spread).lower()}",
+                                    f"backup.tiers.daily.schedule={minute} {hour} * * *",
+                                    f"backup.tiers.daily.hourWindow={window}"])
+    spread_ = schedule.for_tier(cfg, next(t for t in cfg.tiers if t.name == "daily"))
+    want = schedule.fill(spread_, uid)
     obj = {"metadata": {"uid": uid}}
     digits = evaluate(schedule.CEL_DIGITS, object=obj, extra_functions=KUBERNETES_EXTRAS)
-    cel = evaluate(str(schedule.cel(spread, "variables.d")), variables={"d": digits},
+    cel = evaluate(str(schedule.cel(spread_, "variables.d")), variables={"d": digits},
                    extra_functions=KUBERNETES_EXTRAS)
-    context = {"request": {"object": obj}}
-    context["spread"] = search(schedule.JMESPATH_DIGITS, context)
-    assert cel == want and search(schedule.jmespath(spread, "spread"), context) == want
+    context = {"request": {"object": obj}, "tier": "daily",
+               "tiers": {"data": tier_table.data(cfg)}}
+    context["spread"] = substitute("{{ " + schedule.JMESPATH_DIGITS + " }}", context)
+    entry = ("parse_json(lookup(tiers.data, tier))" if lookup
+             else 'parse_json(tiers.data."{{ tier }}")')
+    legacy = substitute("{{ " + schedule.jmespath(entry, "spread") + " }}", context)
+    assert cel == want and legacy == want

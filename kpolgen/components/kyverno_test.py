@@ -258,10 +258,15 @@ def _legacy_values(plan: Plan, pvcs: list[dict[str, Any]], fresh: dict[str, Any]
     smart = plan.config.restore.mode == "smart"
     tiers = {"data": tier_table.data(plan.config)}
     policies = []
-    if smart:
-        names = [p["metadata"]["name"] for p in pvcs if p["metadata"]["name"] in answers]
+    restore: dict[str, dict[str, Any]] = {}
+    for name in (p["metadata"]["name"] for p in pvcs):
+        if smart and name in answers:
+            restore[name] = {"backupState": answers[name]}
+        if name == "restore-target" and not plan.config.volsync.privileged_movers:
+            restore.setdefault(name, {})["tiers"] = tiers  # the tier's mover identity
+    if restore:
         policies.append({"name": naming.POLICY_RESTORE, "resources": [
-            {"name": name, "values": {"backupState": answers[name]}} for name in names]})
+            {"name": name, "values": values} for name, values in restore.items()]})
     backup_values: dict[str, Any] = {"tiers": tiers}
     if smart:
         backup_values["backupState"] = answers["fresh"]

@@ -33,7 +33,7 @@ from kpolgen.resources import Resource
 
 CHECK_VARIABLE = "backupState"
 SPREAD_VARIABLE = "spread"
-MOVERS_VARIABLE, SECCOMP_VARIABLE = "movers", "seccomp"
+SECCOMP_VARIABLE = "seccomp"
 # The validating webhook asks the check endpoint twice (state check and cross-check), the
 # mutating webhook once: the budget is set by the larger. (Generate rules ask too, but
 # Kyverno runs them after answering the webhook.)
@@ -165,27 +165,19 @@ class LegacyDialect:
     def destination_name(self) -> str:
         return var("request.object.spec.dataSourceRef.name")
 
-    def _tier(self, field: str) -> str:
-        """A field of the tier's entry in the tier table ConfigMap (a JSON string)."""
+    def _entry(self) -> str:
+        """The PVC's tier's entry in the tier table ConfigMap (a JSON string), as JMESPath:
+        every per-tier value the rule needs is read from it (kpolgen.components.tier_table)."""
         if self.features.lookup:
-            return var(f"parse_json(lookup(tiers.data, tier)).{field}")
-        return var(f"parse_json(tiers.data.\"{var('tier')}\").{field}")
+            return f"parse_json(lookup({tier_table.NAME}.data, tier))"
+        return f"parse_json({tier_table.NAME}.data.\"{var('tier')}\")"
 
     def schedule(self) -> str:
         """The PVC's schedule: kpolgen.schedule, spread by the digits in ``spread``."""
-        cfg = self.cfg
-        if not schedule.any_spread(cfg):
-            return self._tier("schedule")
-        table = "{" + ", ".join(
-            f"{jmespath_identifier(t.name)}: "
-            f"{schedule.jmespath(schedule.for_tier(cfg, t), SPREAD_VARIABLE)}"
-            for t in cfg.tiers) + "}"
-        if self.features.lookup:
-            return var(f"lookup({table}, tier)")
-        return var(f"{table}.\"{var('tier')}\"")
+        return var(schedule.jmespath(self._entry(), SPREAD_VARIABLE))
 
     def retain(self) -> str:
-        return self._tier("retain")
+        return var(f"{self._entry()}.retain")
 
     def repository_base64(self) -> str:
         expression = naming.restic_repository(self.cfg).jmespath(namespace=self.namespace)
@@ -196,9 +188,7 @@ class LegacyDialect:
 
     def mover_security_context(self) -> str:
         """kpolgen.mover: the PVC's identity annotations, else its tier's identity."""
-        table = (f"lookup({MOVERS_VARIABLE}, tier)" if self.features.lookup
-                 else f"{MOVERS_VARIABLE}.\"{var('tier')}\"")
-        return var(mover.jmespath_context(table, SECCOMP_VARIABLE))
+        return var(mover.jmespath_context(f"{self._entry()}.mover", SECCOMP_VARIABLE))
 
 
 def _tier_variable(cfg: Config) -> dict[str, Any]:
@@ -207,12 +197,11 @@ def _tier_variable(cfg: Config) -> dict[str, Any]:
 
 
 def _mover_context(plan: Plan) -> list[dict[str, Any]]:
-    """Context entries for LegacyDialect.mover_security_context (none when privileged)."""
-    cfg = plan.config
-    if cfg.volsync.privileged_movers:
+    """Context entries for LegacyDialect.mover_security_context (none when privileged): the
+    tier's identity is in the tier table; the seccomp profile is the same for every PVC."""
+    if plan.config.volsync.privileged_movers:
         return []
-    return [{"name": MOVERS_VARIABLE, "variable": {"value": mover.tier_table(cfg)}},
-            {"name": SECCOMP_VARIABLE, "variable": {"value": dict(mover.SECCOMP)}}]
+    return [{"name": SECCOMP_VARIABLE, "variable": {"value": dict(mover.SECCOMP)}}]
 
 
 def _match(plan: Plan, operations: list[str] | None) -> dict[str, Any]:
@@ -400,9 +389,9 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
         # synchronize removes the ReplicationDestination with its PVC; generateExisting
         # creates one that a lost UpdateRequest never did (the PVC would stay Pending)
         match=_match(plan, None), exclude=exclude,
-        context=([check] if check else []) + ([_tier_variable(cfg), *_mover_context(plan)]
-                                              if not cfg.volsync.privileged_movers else [])
-        or None,
+        context=([check] if check else []) + (
+            [tier_table.context_entry(cfg), _tier_variable(cfg), *_mover_context(plan)]
+            if not cfg.volsync.privileged_movers else []) or None,
         preconditions={"any": _spared(found.cases),
                        "all": [_ALIVE.kyverno(), _FILESYSTEM.kyverno(),
                                *(c.kyverno() for c in _ref(plan, "Equals"))]},
@@ -474,9 +463,9 @@ def backup_policy(plan: Plan, features: Features) -> list[Resource]:
         "urlPath": (f"/api/v1/namespaces/{cfg.credentials.namespace}/secrets/"
                     f"{cfg.credentials.secret_name}"),
         "jmesPath": "data"}}
-    tiers = [tier_table.context_entry(cfg, "tiers"), _tier_variable(cfg), *_mover_context(plan)]
-    if schedule.any_spread(cfg):
-        tiers.append({"name": SPREAD_VARIABLE, "variable": {"jmesPath": schedule.JMESPATH_DIGITS}})
+    # the same entries whatever the tiers' schedules (a rule's context is frozen)
+    tiers = [tier_table.context_entry(cfg), _tier_variable(cfg), *_mover_context(plan),
+             {"name": SPREAD_VARIABLE, "variable": {"jmesPath": schedule.JMESPATH_DIGITS}}]
     namespace = var(namespace_expr)
     rules = templating.render(
         "clusterpolicy/generate.yaml.j2", rule_name="restic-secret", match=match,
