@@ -1,17 +1,31 @@
-"""The Kyverno CLI suite that `render -o` writes: strictly valid, and its expectations agree
-with the policies' own CEL (evaluated by tests/celeval.py) rather than restating them."""
+"""The Kyverno CLI suite that `render -o` writes: strictly valid, laid out the way the
+Kyverno 1.19 CLI reads it (tests/kyverno_cli.py), and its expected results and objects are what
+the policies' own CEL and JMESPath compute in the CLI's order, rather than restated."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-import test_cel_semantics as sem
 import yaml
 from conftest import EXAMPLES, HOMELAB, ROOT
-from k8s_schemas import validate_manifest
+from kyverno_cli import (
+    ABSENT,
+    EXCLUDED,
+    TEST_FILE,
+    Suite,
+    cel_outcomes,
+    find,
+    legacy_outcomes,
+    load_docs,
+    structure_errors,
+)
+from kyverno_vars import expressions
 
 LEGACY = ROOT / "examples" / "legacy-kyverno-1.16.yaml"
+VARIANTS = [(HOMELAB, ()), (HOMELAB, ("restore.mode=always",)), (HOMELAB, ("restore.mode=off",)),
+            (HOMELAB, ("restore.onCheckError=fresh",)), (HOMELAB, ("s3.prefix=k8s/prod",)),
+            (LEGACY, ()), (HOMELAB, ("kyverno.engine=clusterpolicy", "restore.mode=always")),
+            (HOMELAB, ("kyverno.engine=clusterpolicy", "restore.mode=off")),
+            *[(example, ()) for example in EXAMPLES]]
 
 
 def suite(cli, tmp_path, config=HOMELAB, *sets):
@@ -19,88 +33,145 @@ def suite(cli, tmp_path, config=HOMELAB, *sets):
     args = ["render", config, "-o", out]
     for s in sets:
         args += ["--set", s]
-    assert cli(*args).code == 0
-    folder = out / "kyverno-test"
-    docs = {p.name: [d for d in yaml.safe_load_all(p.read_text()) if d]
-            for p in folder.glob("*.yaml")}
-    return out, folder, docs
+    result = cli(*args)
+    assert result.code == 0, result.err
+    return out, out / "kyverno-test"
 
 
-@pytest.mark.parametrize(("config", "sets"), [
-    (HOMELAB, ()), (HOMELAB, ("restore.mode=always",)), (HOMELAB, ("restore.mode=off",)),
-    (HOMELAB, ("restore.onCheckError=fresh",)), (LEGACY, ()),
-    (HOMELAB, ("kyverno.engine=clusterpolicy", "restore.mode=always")),
-    *[(example, ()) for example in EXAMPLES]])
-def test_suite_is_strictly_valid_and_complete(cli, tmp_path, config, sets):
-    out, folder, docs = suite(cli, tmp_path, config, *sets)
-    test = docs["kyverno-test.yaml"][0]
-    for name, items in docs.items():
-        for doc in items:
-            assert validate_manifest(doc) == [], (name, doc.get("kind"))
-    for path in [*test["policies"], *test["resources"], *test.get("clusterResources", [])]:
-        assert (folder / path).resolve().is_file(), path
-    for result in test["results"]:
-        for key in ("patchedResources", "generatedResource"):
-            if key in result:
-                assert (folder / result[key]).is_file()
+def outcome_rows(folder):
+    """(Test name, policy, PVC name, declared result row, what the CLI computes)."""
+    s = Suite(folder)
+    for test in s.tests:
+        cel = cel_outcomes(s, test) if not test.get("variables") else None
+        legacy = legacy_outcomes(s, test) if test.get("variables") else None
+        for result in test["results"]:
+            for name in result["resources"]:
+                got = (cel[(result["policy"], name)] if cel is not None
+                       else legacy[(result["policy"], result["rule"], name)])
+                yield test["metadata"]["name"], name.split("/")[1], result, got
+
+
+@pytest.mark.parametrize(("config", "sets"), VARIANTS)
+def test_suite_is_laid_out_as_the_cli_reads_it(cli, tmp_path, config, sets):
+    out, folder = suite(cli, tmp_path, config, *sets)
+    assert structure_errors(folder) == []
     kustomization = yaml.safe_load((out / "kustomization.yaml").read_text())
     assert not any("kyverno-test" in r for r in kustomization["resources"])
 
 
-def test_cel_suite_covers_200_404_and_errors(cli, tmp_path):
-    out, _folder, docs = suite(cli, tmp_path)
-    test = docs["kyverno-test.yaml"][0]
-    assert sorted(r["response"]["statusCode"] for r in test["apiCallResponses"]) == \
-        [200, 200, 200, 403, 404, 503]  # one 200 is the repository-root marker
-    marker = next(r for r in test["apiCallResponses"] if r["url"].endswith("/kpolgen-root.json"))
-    assert marker["response"]["body"] == json.loads((out / "kpolgen-root.json").read_text())
-    outcomes = {(r["policy"], name.split("/")[1]): r["result"]
-                for r in test["results"] for name in r["resources"]}
+@pytest.mark.parametrize(("config", "sets"), VARIANTS)
+def test_every_declared_result_is_what_the_cli_computes(cli, tmp_path, config, sets):
+    _out, folder = suite(cli, tmp_path, config, *sets)
+    rows = list(outcome_rows(folder))
+    assert rows
+    for test, pvc, result, (got, made) in rows:
+        where = (test, result["policy"], result.get("rule"), pvc)
+        assert got is not ABSENT, f"{where}: no engine response, the CLI reports 'Not found'"
+        if got == EXCLUDED:  # 'Pass / Excluded', not compared: declared as the skip it would be
+            assert pvc == "unlabelled" and result["result"] == "skip", where
+            continue
+        assert got == result["result"], (where, made)
+        expected = folder / result.get("patchedResources", result.get("generatedResource", ""))
+        if "patchedResources" in result:
+            assert find(load_docs(expected), made) == made, where
+        if "generatedResource" in result:  # every object made is in the file, and only those
+            docs = load_docs(expected)
+            assert [find(docs, m) for m in made] == made and len(docs) == len(made), where
+
+
+def test_cel_suite_splits_cluster_resources_from_http_mocks(cli, tmp_path):
+    _out, folder = suite(cli, tmp_path)
+    backup, restore = Suite(folder).tests
+    assert backup["policies"] == ["../backup-policy.yaml"] and "apiCallResponses" not in backup
+    wrapper = load_docs(folder / backup["clusterResources"][0])
+    assert [d["kind"] for d in wrapper] == ["ClusterResource"]
+    assert [r["kind"] for r in wrapper[0]["spec"]["resources"]] == ["Secret"]
+    assert "clusterResources" not in restore
+    assert sorted(r["response"]["statusCode"] for r in restore["apiCallResponses"]) == \
+        [200, 200, 403, 404, 503]
+    assert "http.Get" not in (folder / "../backup-policy.yaml").read_text()
+
+
+def test_cel_suite_covers_200_404_errors_and_skips(cli, tmp_path):
+    _out, folder = suite(cli, tmp_path)
+    outcomes = {(r["policy"], pvc): r["result"] for _t, pvc, r, _got in outcome_rows(folder)}
     assert outcomes[("volsync-smart-restore", "restored")] == "pass"  # 200: patched
     assert outcomes[("volsync-restore-guard", "fresh")] == "pass"  # 404
+    assert outcomes[("volsync-restore-guard", "restore-target")] == "pass"  # 200, restored
     assert outcomes[("volsync-restore-guard", "unreachable")] == "fail"  # 503
     assert outcomes[("volsync-restore-guard", "forbidden")] == "fail"  # 403
-    assert outcomes[("volsync-restore-guard", "opted-out")] == "skip"
-    assert outcomes[("volsync-restore-guard", "unlabelled")] == "skip"
+    assert outcomes[("volsync-restore-guard", "opted-out")] == "skip"  # a compared skip
+    assert outcomes[("generate-volsync-backup", "fresh")] == "pass"
+    assert outcomes[("volsync-restore-destination", "restore-target")] == "pass"
 
 
-def http_get_value(response):
-    """What http.Get returns for a mocked response in `kyverno test` 1.19: always
-    {body, statusCode} (cmd/cli/kubectl-kyverno/commands/test/test.go wrapHTTPResponse),
-    not the cluster's merged fields; the guard reads the marker in both shapes."""
-    return {"body": response.get("body"), "statusCode": response.get("statusCode", 200)}
-
-
-def test_expectations_agree_with_the_policies(cli, tmp_path):
-    _out, _folder, docs = suite(cli, tmp_path)
-    test = docs["kyverno-test.yaml"][0]
-    pvcs = {d["metadata"]["name"]: d for d in docs["resources.yaml"]}
-    responses = {r["url"]: http_get_value(r["response"]) for r in test["apiCallResponses"]}
-    pols = sem.policies()
-    request = {"namespace": "kpolgen-test", "operation": "CREATE"}
-    guard = pols[sem.GUARD]
+def test_legacy_suite_needs_no_cluster_and_no_mocks(cli, tmp_path):
+    """A CLI before 1.17 has no clusterResources, before 1.19 no apiCallResponses: the
+    legacy suite gives every apiCall context entry a value in values.yaml instead."""
+    _out, folder = suite(cli, tmp_path, LEGACY)
+    s = Suite(folder)
+    [test] = s.tests
+    assert "clusterResources" not in test and "apiCallResponses" not in test
+    values = s.values(test)
     for result in test["results"]:
-        for name in (n.split("/")[1] for n in result["resources"]):
-            obj = pvcs[name]
-            if result["policy"] == "volsync-restore-guard":
-                if result["result"] == "skip":
-                    assert not sem.matches(guard, obj, request)
-                    continue
-                admission = sem.admit(obj, "kpolgen-test", responses, run_mutating=False)
-                assert admission.admitted is (result["result"] == "pass"), (name, admission)
-            elif result["policy"] == "volsync-smart-restore":
-                if result["result"] == "skip":
-                    assert not sem.matches(pols[sem.MUTATE], obj, request)
-                    continue
-                ctx = sem.Ctx(pols[sem.MUTATE], obj, request, responses, [])
-                patched = sem.apply_patch(obj, ctx.eval(
-                    pols[sem.MUTATE]["spec"]["mutations"][0]["jsonPatch"]["expression"]))
-                assert patched == docs[result["patchedResources"]][0]
-            else:  # generating policies: the objects their CEL builds
-                secret = {"data": dict.fromkeys(["RESTIC_PASSWORD", "AWS_ACCESS_KEY_ID",
-                                                 "AWS_SECRET_ACCESS_KEY"], "ZHVtbXk=")}
-                key = ("GeneratingPolicy", result["policy"])
-                _matched, made, _gets = sem.generate(key, obj, secrets={
-                    ("volsync-system", "volsync-restic-credentials"): secret},
-                    namespace="kpolgen-test")
-                assert made == docs[result["generatedResource"]], result["policy"]
+        rule = next(r for r in s.policies(test)[result["policy"]]["spec"]["rules"]
+                    if r["name"] == result["rule"])
+        used = {e["name"] for e in rule.get("context", []) if "apiCall" in e or "configMap" in e
+                if any(e["name"] in x for x in expressions(rule))}
+        for name in result["resources"]:
+            given = {k for p in values["policies"] if p["name"] == result["policy"]
+                     for entry in [*(r for r in p.get("rules", []) if r["name"] == rule["name"]),
+                                   *(r for r in p.get("resources", [])
+                                     if r["name"] == name.split("/")[1])]
+                     for k in entry["values"]}
+            if result["result"] != "skip":
+                assert used <= given, (result["rule"], name, used - given)
+
+
+def test_the_unlabelled_rows_are_explained_in_the_file(cli, tmp_path):
+    _out, folder = suite(cli, tmp_path)
+    head = (folder / TEST_FILE).read_text().split("\n---\n")[0]
+    assert "kyverno test DIR/kyverno-test" in head and "1.19" in head
+    assert "'Pass / Excluded'" in head and "does not compare `result`" in head
+
+
+# --- the checks themselves fail on what the CLI would reject --------------------------------------
+def _edit(folder, name, change):
+    docs = load_docs(folder / name)
+    change(docs)
+    (folder / name).write_text("".join("---\n" + yaml.safe_dump(d) for d in docs))
+
+
+@pytest.mark.parametrize(("name", "change", "message"), [
+    (TEST_FILE, lambda d: d[1].update(clusterResources=["cluster-resources.yaml"]),
+     "switch off the apiCallResponses"),
+    ("cluster-resources.yaml", lambda d: d.__setitem__(0, d[0]["spec"]["resources"][0]),
+     "exactly one ClusterResource"),
+    (TEST_FILE, lambda d: d[1]["results"][0].update(resources=["kpolgen-test/nope"]),
+     "not in the Test's resources"),
+    (TEST_FILE, lambda d: d[1]["results"][0].update(isValidatingPolicy=True),
+     "flags"),
+    (TEST_FILE, lambda d: d[1]["policies"].append("../nope.yaml"), "does not exist"),
+    (TEST_FILE, lambda d: d[1]["apiCallResponses"].append(d[1]["apiCallResponses"][0]),
+     "duplicate"),
+    (TEST_FILE, lambda d: d[1]["apiCallResponses"][0]["response"].update(statusCode=600),
+     "statusCode out of range"),
+    (TEST_FILE, lambda d: d[1]["apiCallResponses"][0].update(url="/config"), "absolute URL"),
+    (TEST_FILE, lambda d: d[0].update(name="old"), "deprecated"),
+    (TEST_FILE, lambda d: d[0].update(clusterResources=[]), "no Test reads it"),
+])
+def test_structure_check_fails_on_what_the_cli_rejects(cli, tmp_path, name, change, message):
+    _out, folder = suite(cli, tmp_path)
+    _edit(folder, name, change)
+    assert any(message in e for e in structure_errors(folder)), structure_errors(folder)
+
+
+def test_outcome_check_fails_when_mocks_are_dropped_or_values_missing(cli, tmp_path):
+    _out, folder = suite(cli, tmp_path)
+    _edit(folder, TEST_FILE, lambda d: d[1].update(clusterResources=d[0]["clusterResources"]))
+    got = {(r["policy"], pvc): g for _t, pvc, r, (g, _m) in outcome_rows(folder)}
+    assert got[("volsync-restore-guard", "fresh")] == "error"  # http.Get went to the network
+    _out, legacy = suite(cli, tmp_path / "legacy", LEGACY)
+    _edit(legacy, "values.yaml", lambda d: d[0]["policies"].pop(0))
+    got = {(r["rule"], pvc): g for _t, pvc, r, (g, _m) in outcome_rows(legacy)}
+    assert got[("restic-secret", "fresh")] == "error"  # credentials unresolved offline

@@ -4,6 +4,18 @@
 The expected objects come from the same shapes the policies use (``volsync_objects``),
 filled in here with concrete values, so the suite checks the policies against kpolgen's own
 idea of the result rather than against a copy of it.
+
+How the CLI reads the files decides their layout (Kyverno v1.19.0 ``commands/test``):
+
+- A Test that sets ``clusterResources`` runs against a fake cluster whose CEL context drops
+  the ``apiCallResponses`` mocks (``http.Get`` would go to the network), so the CEL suite is
+  two Test documents: the backup policy with the credentials Secret as a ``ClusterResource``,
+  and the restore policies with the mocked S3 answers and no cluster resources.
+- Offline, legacy ``apiCall`` context entries are not loaded at all; the values they would
+  give come from a ``Values`` file (``variables``), which every CLI version reads, so the
+  legacy suite needs neither ``apiCallResponses`` (1.19+) nor ``clusterResources`` (1.17+).
+- A PVC that a policy's label selector excludes is reported "Pass / Excluded" without its
+  declared ``result`` being compared (see ``EXCLUDED_NOTE``).
 """
 
 from __future__ import annotations
@@ -11,17 +23,30 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from kpolgen import decision, mover, naming, schedule, volsync_objects, yamlout
-from kpolgen.components import root_marker, tier_table
+from kpolgen import decision, naming, volsync_objects, yamlout
 from kpolgen.plan import Plan
 from kpolgen.resources import POLICY_COMPONENTS
 
 DIRECTORY = "kyverno-test"
+TEST_FILE = "kyverno-test.yaml"  # the file name `kyverno test` looks for (--file-name)
 NAMESPACE = "kpolgen-test"
 UID = "00000000-0000-4000-8000-000000000001"
 CREDENTIAL = "ZHVtbXk="  # base64("dummy"): test data only
 CLI_API = "cli.kyverno.io/v1alpha1"
 DUMMY_SECRET = "kpolgen: disable-file=KP014 (dummy credentials for the Kyverno CLI test)"
+BACKUP_COMPONENT = "backup-policy"  # reads the credentials Secret; the others ask S3
+# legacy engine: the context entries the CLI does not load offline, and the rules using them
+LEGACY_CREDENTIALS = ("restic-secret", "credentials")
+LEGACY_CHECK_VARIABLE = "backupState"
+CLI_VERSIONS = {
+    "cel": "Kyverno CLI 1.19 or later (apiCallResponses is new in 1.19: a 1.18 CLI rejects\n"
+           "# this file)",
+    "clusterpolicy": "any Kyverno CLI that reads cli.kyverno.io/v1alpha1 Test files",
+}
+EXCLUDED_NOTE = (
+    "Rows for kpolgen-test/unlabelled: the policies' label selector excludes that PVC, so the\n"
+    "# CLI prints them as 'Pass / Excluded' (counted as skipped) and does not compare `result`;\n"
+    "# `skip` is what it is compared with if a policy ever evaluates an unlabelled PVC.")
 
 
 class ConcreteDialect:
@@ -56,8 +81,7 @@ class ConcreteDialect:
         return self.name(naming.destination_name(self.cfg))
 
     def schedule(self) -> str:
-        spread = schedule.for_tier(self.cfg, self.tier)
-        return schedule.fill(spread, str(self.pvc["metadata"].get("uid", "")))
+        return self.tier.schedule
 
     def retain(self) -> dict[str, Any]:
         return {k: volsync_objects.retain_value(k, v) for k, v in self.tier.retain}
@@ -68,10 +92,6 @@ class ConcreteDialect:
 
     def credential(self, _key: str) -> str:
         return CREDENTIAL
-
-    def mover_security_context(self) -> dict[str, Any] | None:
-        annotations = self.pvc["metadata"].get("annotations") or {}
-        return mover.resolve(self.cfg, self.tier, annotations).context
 
 
 def _pvc(plan: Plan, name: str, *, labelled: bool = True, annotations: dict[str, str] | None
@@ -113,74 +133,54 @@ def _generated(plan: Plan, pvc: dict[str, Any], build: Any) -> dict[str, Any]:
     return _with_namespace(build(plan.config, ConcreteDialect(plan, pvc)))
 
 
+def _test(name: str, policies: list[str], results: list[dict[str, Any]], *,
+          cluster_resources: str | None = None, variables: str | None = None,
+          mocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One Test document; never both cluster resources and HTTP mocks (the CLI drops the
+    mocks of a Test that has cluster resources)."""
+    assert not (cluster_resources and mocks)
+    test: dict[str, Any] = {"apiVersion": CLI_API, "kind": "Test", "metadata": {"name": name},
+                            "policies": policies, "resources": ["resources.yaml"]}
+    if cluster_resources:
+        test["clusterResources"] = [cluster_resources]
+    if variables:
+        test["variables"] = variables
+    if mocks:
+        test["apiCallResponses"] = mocks
+    test["results"] = results
+    return test
+
+
+class _Pvcs:
+    """The test PVCs, in the order resources.yaml lists them."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.all: list[dict[str, Any]] = []
+        self.fresh = self.add("fresh")
+        self.unlabelled = self.add("unlabelled", labelled=False)
+        self.unlabelled_name = _names([self.unlabelled])[0]
+
+    def add(self, name: str, **kw: Any) -> dict[str, Any]:
+        pvc = _pvc(self.plan, name, **kw)
+        self.all.append(pvc)
+        return pvc
+
+
 def files(plan: Plan, component_files: dict[str, str]) -> dict[str, str]:
     """kyverno-test/<file> -> content."""
-    cfg = plan.config
-    if NAMESPACE in cfg.excluded_namespaces:
+    if NAMESPACE in plan.config.excluded_namespaces:
         return {}
-    policies = [f"../{component}.yaml" for component in POLICY_COMPONENTS
-                if f"{component}.yaml" in component_files]
-    fresh = _pvc(plan, "fresh")
-    unlabelled = _pvc(plan, "unlabelled", labelled=False)
-    pvcs = [fresh, unlabelled]
-    out: dict[str, str] = {}
-    results: list[dict[str, Any]] = []
-    test: dict[str, Any] = {"apiVersion": CLI_API, "kind": "Test",
-                            "metadata": {"name": "kpolgen-volsync"}, "policies": policies,
-                            "resources": ["resources.yaml"]}
-    # backups: every labelled PVC gets its Secret and ReplicationSource
-    secret = _generated(plan, fresh, volsync_objects.secret)
-    source = _generated(plan, fresh, volsync_objects.source)
-    if plan.engine == "cel":
-        out["generated-backup.yaml"] = _stream([secret, source], DUMMY_SECRET)
-        results.append(_result("isGeneratingPolicy", naming.POLICY_BACKUP, [fresh],
-                               generated="generated-backup.yaml"))
-    else:
-        out["generated-secret.yaml"] = _stream([secret], DUMMY_SECRET)
-        out["generated-source.yaml"] = _stream([source])
-        results.append(_result(None, naming.POLICY_BACKUP, [fresh],
-                               generated="generated-secret.yaml", rule="restic-secret"))
-        results.append(_result(None, naming.POLICY_BACKUP, [fresh],
-                               generated="generated-source.yaml", rule="replication-source"))
-    out["cluster-resources.yaml"] = _stream(
-        [{"apiVersion": "v1", "kind": "Secret",
-          "metadata": {"name": cfg.credentials.secret_name,
-                       "namespace": cfg.credentials.namespace},
-          "type": "Opaque", "data": dict.fromkeys(sorted(cfg.credentials.keys), CREDENTIAL)}],
-        DUMMY_SECRET)
-    test["clusterResources"] = ["cluster-resources.yaml"]
-    if plan.restores:
-        restored = _pvc(plan, "restored")
-        target = _pvc(plan, "restore-target", ref=True)
-        opted = _pvc(plan, "opted-out", annotations={
-            cfg.restore.opt_out_annotation: "true",
-            cfg.restore.opt_out_reason_annotation: "kpolgen CLI test: start empty"})
-        pvcs += [restored, target, opted]
-        patched = {**restored, "spec": {**restored["spec"],
-                                        "dataSourceRef": _ref(plan, "restored")}}
-        out["patched-restored.yaml"] = _stream([patched])
-        out["generated-restore.yaml"] = _stream(
-            [_generated(plan, target, volsync_objects.destination)])
-        mutate_kind = "isMutatingPolicy" if plan.engine == "cel" else None
-        results.append(_result(mutate_kind, naming.POLICY_RESTORE, [restored],
-                               patched="patched-restored.yaml", rule="restore-through-volsync"))
-        results.append(_result(mutate_kind, naming.POLICY_RESTORE, [unlabelled],
-                               outcome="skip", rule="restore-through-volsync"))
-        if plan.engine == "cel":
-            results.append(_result("isGeneratingPolicy", naming.POLICY_RESTORE_OBJECT,
-                                   [target], generated="generated-restore.yaml"))
-            results += _cel_checks(plan, test, pvcs, fresh, restored, target, opted, unlabelled)
-        else:
-            results.append(_result(None, naming.POLICY_RESTORE, [target],
-                                   generated="generated-restore.yaml",
-                                   rule="create-replication-destination"))
-            results += _legacy_checks(plan, pvcs, fresh, restored, target)
-    if plan.engine != "cel":
-        out["values.yaml"] = _stream([_legacy_values(plan, pvcs, fresh)])
-        test["variables"] = "values.yaml"
-    out["resources.yaml"] = _stream(pvcs)
-    test["results"] = results
-    out["kyverno-test.yaml"] = _stream([test], "Run: kyverno test " + DIRECTORY)
+    policies = [c for c in POLICY_COMPONENTS if f"{c}.yaml" in component_files]
+    pvcs = _Pvcs(plan)
+    build = _cel_suite if plan.engine == "cel" else _legacy_suite
+    tests, out = build(plan, pvcs, [f"../{c}.yaml" for c in policies])
+    out["resources.yaml"] = _stream(pvcs.all)
+    head = (f"Run: kyverno test DIR/{DIRECTORY} (DIR: the render -o directory) with\n"
+            f"# {CLI_VERSIONS[plan.engine]}.")
+    if any(pvcs.unlabelled_name in r["resources"] for t in tests for r in t["results"]):
+        head += f"\n# {EXCLUDED_NOTE}"
+    out[TEST_FILE] = _stream(tests, head)
     return {f"{DIRECTORY}/{name}": text for name, text in sorted(out.items())}
 
 
@@ -205,72 +205,115 @@ def _result(kind_flag: str | None, policy: str, pvcs: list[dict[str, Any]], *,
     return result
 
 
-def _cel_checks(plan: Plan, test: dict[str, Any], pvcs: list[dict[str, Any]],
-                fresh: dict[str, Any], restored: dict[str, Any], target: dict[str, Any],
-                opted: dict[str, Any], unlabelled: dict[str, Any]) -> list[dict[str, Any]]:
-    """The S3 answers are mocked (Kyverno >= 1.19 `apiCallResponses`)."""
+def _restore_fixtures(plan: Plan, pvcs: _Pvcs, out: dict[str, str]
+                      ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """restored (to be patched), restore-target (already points at its ReplicationDestination)
+    and opted-out PVCs, with the expected patched PVC and ReplicationDestination."""
     cfg = plan.config
-    if cfg.restore.mode != "smart":
-        return [_result("isValidatingPolicy", naming.POLICY_GUARD, [unlabelled],
-                        outcome="skip")]
-    unreachable, forbidden = _pvc(plan, "unreachable"), _pvc(plan, "forbidden")
-    pvcs += [unreachable, forbidden]
-    statuses = [(restored, decision.FOUND), (target, decision.FOUND),
-                (fresh, decision.NOT_FOUND), (unreachable, 503), (forbidden, 403)]
-    test["apiCallResponses"] = [
-        {"method": "GET", "url": naming.check_url(cfg).fill(NAMESPACE, p["metadata"]["name"]),
-         "response": {"statusCode": status, "body": {}}} for p, status in statuses]
-    if plan.uses_root_marker:  # the guard proves a 404 with the repository-root marker
-        test["apiCallResponses"].append(
-            {"method": "GET", "url": naming.root_marker_url(cfg),
-             "response": {"statusCode": 200, "body": root_marker.body(cfg)}})
-    denied = "fail" if cfg.restore.on_check_error == "deny" else "pass"
-    return [
-        _result("isValidatingPolicy", naming.POLICY_GUARD, [fresh, target]),
-        _result("isValidatingPolicy", naming.POLICY_GUARD, [unreachable, forbidden],
-                outcome=denied),
-        _result("isValidatingPolicy", naming.POLICY_GUARD, [opted, unlabelled],
-                outcome="skip"),
+    restored = pvcs.add("restored")
+    target = pvcs.add("restore-target", ref=True)
+    opted = pvcs.add("opted-out", annotations={
+        cfg.restore.opt_out_annotation: "true",
+        cfg.restore.opt_out_reason_annotation: "kpolgen CLI test: start empty"})
+    patched = {**restored, "spec": {**restored["spec"], "dataSourceRef": _ref(plan, "restored")}}
+    out["patched-restored.yaml"] = _stream([patched])
+    out["generated-restore.yaml"] = _stream(
+        [_generated(plan, target, volsync_objects.destination)])
+    return restored, target, opted
+
+
+def _cel_suite(plan: Plan, pvcs: _Pvcs, policies: list[str]
+               ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    cfg = plan.config
+    out: dict[str, str] = {}
+    backup = f"../{BACKUP_COMPONENT}.yaml"
+    out["generated-backup.yaml"] = _stream(
+        [_generated(plan, pvcs.fresh, volsync_objects.secret),
+         _generated(plan, pvcs.fresh, volsync_objects.source)], DUMMY_SECRET)
+    secret = {"apiVersion": "v1", "kind": "Secret",
+              "metadata": {"name": cfg.credentials.secret_name,
+                           "namespace": cfg.credentials.namespace},
+              "type": "Opaque", "data": dict.fromkeys(sorted(cfg.credentials.keys), CREDENTIAL)}
+    out["cluster-resources.yaml"] = _stream(
+        [{"apiVersion": CLI_API, "kind": "ClusterResource",
+          "metadata": {"name": "kpolgen-volsync-credentials"},
+          "spec": {"resources": [secret]}}], DUMMY_SECRET)
+    tests = [_test("kpolgen-volsync-backup", [backup], [
+        _result("isGeneratingPolicy", naming.POLICY_BACKUP, [pvcs.fresh],
+                generated="generated-backup.yaml")],
+        cluster_resources="cluster-resources.yaml")]
+    if not plan.restores:
+        return tests, out
+    restored, target, opted = _restore_fixtures(plan, pvcs, out)
+    results = [
+        _result("isMutatingPolicy", naming.POLICY_RESTORE, [restored],
+                patched="patched-restored.yaml"),
+        _result("isMutatingPolicy", naming.POLICY_RESTORE, [pvcs.unlabelled], outcome="skip"),
+        _result("isGeneratingPolicy", naming.POLICY_RESTORE_OBJECT, [target],
+                generated="generated-restore.yaml"),
     ]
+    mocks: list[dict[str, Any]] = []
+    if cfg.restore.mode == "smart":
+        unreachable, forbidden = pvcs.add("unreachable"), pvcs.add("forbidden")
+        statuses = [(restored, decision.FOUND), (target, decision.FOUND),
+                    (pvcs.fresh, decision.NOT_FOUND), (unreachable, 503), (forbidden, 403)]
+        mocks = [{"method": "GET",
+                  "url": naming.check_url(cfg).fill(NAMESPACE, p["metadata"]["name"]),
+                  "response": {"statusCode": status, "body": {}}} for p, status in statuses]
+        denied = "fail" if cfg.restore.on_check_error == "deny" else "pass"
+        results += [
+            _result("isValidatingPolicy", naming.POLICY_GUARD, [pvcs.fresh, target]),
+            _result("isValidatingPolicy", naming.POLICY_GUARD, [unreachable, forbidden],
+                    outcome=denied),
+            _result("isValidatingPolicy", naming.POLICY_GUARD, [opted], outcome="skip"),
+        ]
+    results.append(_result("isValidatingPolicy", naming.POLICY_GUARD, [pvcs.unlabelled],
+                           outcome="skip"))
+    restore = [p for p in policies if p != backup]
+    tests.append(_test("kpolgen-volsync-restore", restore, results, mocks=mocks))
+    return tests, out
 
 
-def _legacy_checks(plan: Plan, pvcs: list[dict[str, Any]], fresh: dict[str, Any],
-                   restored: dict[str, Any], target: dict[str, Any]) -> list[dict[str, Any]]:
-    """The check endpoint's answers for smart mode (given as values by _legacy_values)."""
-    if plan.config.restore.mode != "smart":
-        return []
-    unknown = _pvc(plan, "unreachable")
-    pvcs.append(unknown)
-    return [
-        _result(None, naming.POLICY_RESTORE, [fresh], rule="refuse-unknown-backup-state"),
-        _result(None, naming.POLICY_RESTORE, [unknown], outcome="fail",
-                rule="refuse-unknown-backup-state"),
-    ]
-
-
-def _legacy_values(plan: Plan, pvcs: list[dict[str, Any]], fresh: dict[str, Any]
-                   ) -> dict[str, Any]:
-    """The legacy CLI cannot mock a service call in a way `default` sees, nor read a
-    ConfigMap without a cluster: the check's answers and the tier table are given as
-    per-resource values instead."""
-    answers = {"restored": True, "restore-target": True, "fresh": False,
-               "unreachable": decision.UNKNOWN_ANSWER}
-    smart = plan.config.restore.mode == "smart"
-    tiers = {"data": tier_table.data(plan.config)}
-    policies = []
-    restore: dict[str, dict[str, Any]] = {}
-    for name in (p["metadata"]["name"] for p in pvcs):
-        if smart and name in answers:
-            restore[name] = {"backupState": answers[name]}
-        if name == "restore-target" and not plan.config.volsync.privileged_movers:
-            restore.setdefault(name, {})["tiers"] = tiers  # the tier's mover identity
-    if restore:
-        policies.append({"name": naming.POLICY_RESTORE, "resources": [
-            {"name": name, "values": values} for name, values in restore.items()]})
-    backup_values: dict[str, Any] = {"tiers": tiers}
-    if smart:
-        backup_values["backupState"] = answers["fresh"]
-    policies.append({"name": naming.POLICY_BACKUP, "resources": [
-        {"name": fresh["metadata"]["name"], "values": backup_values}]})
-    return {"apiVersion": CLI_API, "kind": "Values", "metadata": {"name": "kpolgen-volsync"},
-            "policies": policies}
+def _legacy_suite(plan: Plan, pvcs: _Pvcs, policies: list[str]
+                  ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The CLI loads no apiCall context entry offline: what they would give is set per rule
+    (the credentials) or per PVC (the check endpoint's answer) in values.yaml."""
+    cfg = plan.config
+    out = {"generated-secret.yaml": _stream([_generated(plan, pvcs.fresh,
+                                                        volsync_objects.secret)], DUMMY_SECRET),
+           "generated-source.yaml": _stream([_generated(plan, pvcs.fresh,
+                                                        volsync_objects.source)])}
+    results = [_result(None, naming.POLICY_BACKUP, [pvcs.fresh],
+                       generated="generated-secret.yaml", rule="restic-secret"),
+               _result(None, naming.POLICY_BACKUP, [pvcs.fresh],
+                       generated="generated-source.yaml", rule="replication-source")]
+    rule, entry = LEGACY_CREDENTIALS
+    values: list[dict[str, Any]] = [{"name": naming.POLICY_BACKUP, "rules": [{
+        "name": rule, "values": {entry: dict.fromkeys(sorted(cfg.credentials.keys),
+                                                      CREDENTIAL)}}]}]
+    if plan.restores:
+        restored, target, _opted = _restore_fixtures(plan, pvcs, out)
+        results += [
+            _result(None, naming.POLICY_RESTORE, [restored], patched="patched-restored.yaml",
+                    rule="restore-through-volsync"),
+            _result(None, naming.POLICY_RESTORE, [pvcs.unlabelled], outcome="skip",
+                    rule="restore-through-volsync"),
+            _result(None, naming.POLICY_RESTORE, [target], generated="generated-restore.yaml",
+                    rule="create-replication-destination"),
+        ]
+        if cfg.restore.mode == "smart":
+            unknown = pvcs.add("unreachable")
+            answers = [(restored, True), (pvcs.fresh, False), (unknown, "unknown")]
+            values.append({"name": naming.POLICY_RESTORE, "resources": [
+                {"name": p["metadata"]["name"], "values": {LEGACY_CHECK_VARIABLE: answer}}
+                for p, answer in answers]})
+            results += [
+                _result(None, naming.POLICY_RESTORE, [pvcs.fresh],
+                        rule="refuse-unknown-backup-state"),
+                _result(None, naming.POLICY_RESTORE, [unknown], outcome="fail",
+                        rule="refuse-unknown-backup-state"),
+            ]
+    out["values.yaml"] = _stream([{"apiVersion": CLI_API, "kind": "Values",
+                                   "metadata": {"name": "kpolgen-volsync"},
+                                   "policies": values}])
+    return [_test("kpolgen-volsync", policies, results, variables="values.yaml")], out
