@@ -141,14 +141,14 @@ def _test(name: str, policies: list[str], results: list[dict[str, Any]], *,
     assert not (cluster_resources and mocks)
     test: dict[str, Any] = {"apiVersion": CLI_API, "kind": "Test", "metadata": {"name": name},
                             "policies": policies, "resources": ["resources.yaml"]}
-    if cluster_resources:
-        test["clusterResources"] = [cluster_resources]
-    if variables:
-        test["variables"] = variables
-    if mocks:
-        test["apiCallResponses"] = mocks
-    test["results"] = results
+    _set(test, clusterResources=[cluster_resources] if cluster_resources else None,
+         variables=variables, apiCallResponses=mocks, results=results)
     return test
+
+
+def _set(mapping: dict[str, Any], **fields: Any) -> None:
+    """Add the fields that have a value, in order."""
+    mapping.update({key: value for key, value in fields.items() if value})
 
 
 class _Pvcs:
@@ -196,12 +196,8 @@ def _result(kind_flag: str | None, policy: str, pvcs: list[dict[str, Any]], *,
         result[kind_flag] = True
     elif rule:
         result["rule"] = rule
-    result.update({"kind": "PersistentVolumeClaim", "resources": _names(pvcs)})
-    if patched:
-        result["patchedResources"] = patched
-    if generated:
-        result["generatedResource"] = generated
-    result["result"] = outcome
+    _set(result, kind="PersistentVolumeClaim", resources=_names(pvcs), patchedResources=patched,
+         generatedResource=generated, result=outcome)
     return result
 
 
