@@ -18,6 +18,7 @@ import test_cel_semantics as sem
 import yaml
 from celeval import CelEvalError
 from k8s_schemas import validate_manifest
+from kyverno_cel import CelTypeError, check_document
 from kyverno_vars import conditions_pass, search, substitute
 
 TEST_FILE = "kyverno-test.yaml"  # `kyverno test` default --file-name
@@ -149,6 +150,12 @@ def _mock_errors(mocks: list[dict[str, Any]], where: str) -> list[str]:
 def _result_errors(suite: Suite, test: dict[str, Any], where: str, used: set[str]) -> list[str]:
     errors = []
     policies = suite.policies(test)
+    for name, policy in policies.items():
+        if policy["kind"] in CEL_FLAGS:
+            try:  # engine/provider.go: a policy that does not compile aborts the whole run
+                check_document(policy)
+            except CelTypeError as exc:
+                errors.append(f"{where}: {name} does not compile: {exc}")
     resources = {f"{r['metadata'].get('namespace', '')}/{r['metadata']['name']}": r
                  for r in suite.resources(test)}
     for i, result in enumerate(test.get("results", [])):

@@ -159,6 +159,8 @@ def _edit(folder, name, change):
     (TEST_FILE, lambda d: d[1]["apiCallResponses"][0].update(url="/config"), "absolute URL"),
     (TEST_FILE, lambda d: d[0].update(name="old"), "deprecated"),
     (TEST_FILE, lambda d: d[0].update(clusterResources=[]), "no Test reads it"),
+    ("../restore-guard.yaml", lambda d: d[0]["spec"]["validations"][0].update(
+        expression="variables.leftover == null"), "does not compile"),
 ])
 def test_structure_check_fails_on_what_the_cli_rejects(cli, tmp_path, name, change, message):
     _out, folder = suite(cli, tmp_path)
