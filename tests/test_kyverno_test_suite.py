@@ -4,7 +4,10 @@ the policies' own CEL and JMESPath compute in the CLI's order, rather than resta
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import test_cel_semantics as sem
 import yaml
 from conftest import EXAMPLES, HOMELAB, ROOT
 from kyverno_cli import (
@@ -88,7 +91,7 @@ def test_cel_suite_splits_cluster_resources_from_http_mocks(cli, tmp_path):
     assert [r["kind"] for r in wrapper[0]["spec"]["resources"]] == ["Secret"]
     assert "clusterResources" not in restore
     assert sorted(r["response"]["statusCode"] for r in restore["apiCallResponses"]) == \
-        [200, 200, 403, 404, 503]
+        [200, 200, 403, 404, 404, 503]  # one 404 is the repository-root marker
     assert "http.Get" not in (folder / "../backup-policy.yaml").read_text()
 
 
@@ -96,13 +99,34 @@ def test_cel_suite_covers_200_404_errors_and_skips(cli, tmp_path):
     _out, folder = suite(cli, tmp_path)
     outcomes = {(r["policy"], pvc): r["result"] for _t, pvc, r, _got in outcome_rows(folder)}
     assert outcomes[("volsync-smart-restore", "restored")] == "pass"  # 200: patched
-    assert outcomes[("volsync-restore-guard", "fresh")] == "pass"  # 404
+    assert outcomes[("volsync-restore-guard", "fresh")] == "fail"  # 404, no root marker
     assert outcomes[("volsync-restore-guard", "restore-target")] == "pass"  # 200, restored
     assert outcomes[("volsync-restore-guard", "unreachable")] == "fail"  # 503
     assert outcomes[("volsync-restore-guard", "forbidden")] == "fail"  # 403
     assert outcomes[("volsync-restore-guard", "opted-out")] == "skip"  # a compared skip
     assert outcomes[("generate-volsync-backup", "fresh")] == "pass"
     assert outcomes[("volsync-restore-destination", "restore-target")] == "pass"
+
+
+def test_a_present_root_marker_cannot_be_mocked(cli, tmp_path):
+    """The CLI's mock answers {body: <JSON>, statusCode}; a live Kyverno merges a JSON
+    object's fields with statusCode, which is how the guard reads the marker. With the right
+    marker mocked the CLI would still refuse the fresh PVC that a cluster admits."""
+    out, folder = suite(cli, tmp_path)
+    marker = json.loads((out / "kpolgen-root.json").read_text())
+
+    def mock_marker(docs):
+        for mock in docs[1]["apiCallResponses"]:
+            if mock["url"].endswith("/kpolgen-root.json"):
+                mock["response"] = {"statusCode": 200, "body": marker}
+
+    _edit(folder, TEST_FILE, mock_marker)
+    s = Suite(folder)
+    assert cel_outcomes(s, s.tests[1])[("volsync-restore-guard", "kpolgen-test/fresh")][0] == "fail"
+    live = {m["url"]: ({**m["response"]["body"], "statusCode": 200} if m["response"]["body"]
+                       else m["response"]) for m in s.tests[1]["apiCallResponses"]}
+    fresh = next(p for p in s.resources(s.tests[1]) if p["metadata"]["name"] == "fresh")
+    assert sem.admit(fresh, "kpolgen-test", live).admitted
 
 
 def test_legacy_suite_needs_no_cluster_and_no_mocks(cli, tmp_path):

@@ -43,6 +43,10 @@ CLI_VERSIONS = {
            "# this file)",
     "clusterpolicy": "any Kyverno CLI that reads cli.kyverno.io/v1alpha1 Test files",
 }
+MARKER_NOTE = (
+    "The repository-root marker is mocked absent (404): fresh is refused. A present marker\n"
+    "# cannot be mocked: the CLI's http.Get mock answers {body: <JSON>, statusCode}, while a\n"
+    "# live Kyverno merges a JSON object's fields with statusCode, as the guard reads them.")
 EXCLUDED_NOTE = (
     "Rows for kpolgen-test/unlabelled: the policies' label selector excludes that PVC, so the\n"
     "# CLI prints them as 'Pass / Excluded' (counted as skipped) and does not compare `result`;\n"
@@ -178,6 +182,8 @@ def files(plan: Plan, component_files: dict[str, str]) -> dict[str, str]:
     out["resources.yaml"] = _stream(pvcs.all)
     head = (f"Run: kyverno test DIR/{DIRECTORY} (DIR: the render -o directory) with\n"
             f"# {CLI_VERSIONS[plan.engine]}.")
+    if plan.engine == "cel" and plan.uses_root_marker:
+        head += f"\n# {MARKER_NOTE}"
     if any(pvcs.unlabelled_name in r["resources"] for t in tests for r in t["results"]):
         head += f"\n# {EXCLUDED_NOTE}"
     out[TEST_FILE] = _stream(tests, head)
@@ -253,14 +259,16 @@ def _cel_suite(plan: Plan, pvcs: _Pvcs, policies: list[str]
         unreachable, forbidden = pvcs.add("unreachable"), pvcs.add("forbidden")
         statuses = [(restored, decision.FOUND), (target, decision.FOUND),
                     (pvcs.fresh, decision.NOT_FOUND), (unreachable, 503), (forbidden, 403)]
-        mocks = [{"method": "GET",
-                  "url": naming.check_url(cfg).fill(NAMESPACE, p["metadata"]["name"]),
-                  "response": {"statusCode": status, "body": {}}} for p, status in statuses]
-        denied = "fail" if cfg.restore.on_check_error == "deny" else "pass"
+        mocks = [_mock(naming.check_url(cfg).fill(NAMESPACE, p["metadata"]["name"]), status)
+                 for p, status in statuses]
+        admitted, denied = [target, pvcs.fresh], [unreachable, forbidden]
+        if plan.uses_root_marker:  # see MARKER_NOTE: only the marker's absence is mocked
+            mocks.append(_mock(naming.root_marker_url(cfg), decision.NOT_FOUND))
+            admitted, denied = [target], [pvcs.fresh, *denied]
         results += [
-            _result("isValidatingPolicy", naming.POLICY_GUARD, [pvcs.fresh, target]),
-            _result("isValidatingPolicy", naming.POLICY_GUARD, [unreachable, forbidden],
-                    outcome=denied),
+            _result("isValidatingPolicy", naming.POLICY_GUARD, admitted),
+            _result("isValidatingPolicy", naming.POLICY_GUARD, denied,
+                    outcome="fail" if cfg.restore.on_check_error == "deny" else "pass"),
             _result("isValidatingPolicy", naming.POLICY_GUARD, [opted], outcome="skip"),
         ]
     results.append(_result("isValidatingPolicy", naming.POLICY_GUARD, [pvcs.unlabelled],
@@ -268,6 +276,10 @@ def _cel_suite(plan: Plan, pvcs: _Pvcs, policies: list[str]
     restore = [p for p in policies if p != backup]
     tests.append(_test("kpolgen-volsync-restore", restore, results, mocks=mocks))
     return tests, out
+
+
+def _mock(url: str, status: int) -> dict[str, Any]:
+    return {"method": "GET", "url": url, "response": {"statusCode": status, "body": {}}}
 
 
 def _legacy_suite(plan: Plan, pvcs: _Pvcs, policies: list[str]
