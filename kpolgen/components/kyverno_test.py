@@ -12,8 +12,8 @@ How the CLI reads the files decides their layout (Kyverno v1.19.0 ``commands/tes
   two Test documents: the backup policy with the credentials Secret as a ``ClusterResource``,
   and the restore policies with the mocked S3 answers and no cluster resources.
 - Offline, legacy ``apiCall`` context entries are not loaded at all; the values they would
-  give come from a ``Values`` file (``variables``), which every CLI version reads, so the
-  legacy suite needs neither ``apiCallResponses`` (1.19+) nor ``clusterResources`` (1.17+).
+  give come from a ``Values`` file (``variables``), so the legacy suite needs neither
+  ``apiCallResponses`` (1.19+) nor ``clusterResources`` (1.17+).
 - A PVC that a policy's label selector excludes is reported "Pass / Excluded" without its
   declared ``result`` being compared (see ``EXCLUDED_NOTE``).
 """
@@ -41,7 +41,8 @@ LEGACY_CHECK_VARIABLE = "backupState"
 CLI_VERSIONS = {
     "cel": "Kyverno CLI 1.19 or later (apiCallResponses is new in 1.19: a 1.18 CLI rejects\n"
            "# this file)",
-    "clusterpolicy": "any Kyverno CLI that reads cli.kyverno.io/v1alpha1 Test files",
+    "clusterpolicy": "Kyverno CLI 1.14 or later (patchedResources is new in 1.14; the CLI\n"
+                     "# need not match the cluster's Kyverno version)",
 }
 MARKER_NOTE = (
     "The repository-root marker is mocked absent (404): fresh is refused. A present marker\n"
