@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import test_cel_semantics as sem
 import yaml
 from celeval import CelEvalError
+from jmespath.exceptions import JMESPathError
 from k8s_schemas import validate_manifest
 from kyverno_cel import CelTypeError, check_document
 from kyverno_vars import conditions_pass, search, substitute
@@ -305,7 +306,10 @@ def legacy_outcomes(suite: Suite, test: dict[str, Any]
                         context[entry["name"]] = (
                             search(variable["jmesPath"], context) if "jmesPath" in variable
                             else substitute(variable["value"], context))
-                out[(name, rule["name"], key)] = _legacy_rule(rule, obj, context)
+                try:
+                    out[(name, rule["name"], key)] = _legacy_rule(rule, obj, context)
+                except JMESPathError as exc:  # e.g. a context entry the CLI did not load
+                    out[(name, rule["name"], key)] = ("error", str(exc))
                 if "mutate" in rule and out[(name, rule["name"], key)][0] == "pass":
                     obj = out[(name, rule["name"], key)][1]
     return out

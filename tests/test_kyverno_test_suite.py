@@ -198,6 +198,7 @@ def test_outcome_check_fails_when_mocks_are_dropped_or_values_missing(cli, tmp_p
     got = {(r["policy"], pvc): g for _t, pvc, r, (g, _m) in outcome_rows(folder)}
     assert got[("volsync-restore-guard", "fresh")] == "error"  # http.Get went to the network
     _out, legacy = suite(cli, tmp_path / "legacy", LEGACY)
-    _edit(legacy, "values.yaml", lambda d: d[0]["policies"].pop(0))
+    _edit(legacy, "values.yaml", lambda d: [r["values"].pop("credentials", None)
+                                            for p in d[0]["policies"] for r in p["resources"]])
     got = {(r["rule"], pvc): g for _t, pvc, r, (g, _m) in outcome_rows(legacy)}
     assert got[("restic-secret", "fresh")] == "error"  # credentials unresolved offline

@@ -11,9 +11,9 @@ How the CLI reads the files decides their layout (Kyverno v1.19.0 ``commands/tes
   the ``apiCallResponses`` mocks (``http.Get`` would go to the network), so the CEL suite is
   two Test documents: the backup policy with the credentials Secret as a ``ClusterResource``,
   and the restore policies with the mocked S3 answers and no cluster resources.
-- Offline, legacy ``apiCall`` context entries are not loaded at all; the values they would
-  give come from a ``Values`` file (``variables``), so the legacy suite needs neither
-  ``apiCallResponses`` (1.19+) nor ``clusterResources`` (1.17+).
+- Offline, legacy ``apiCall`` and ``configMap`` context entries are not loaded at all; the
+  values they would give come from a ``Values`` file (``variables``), so the legacy suite
+  needs neither ``apiCallResponses`` (1.19+) nor ``clusterResources`` (1.17+).
 - A PVC that a policy's label selector excludes is reported "Pass / Excluded" without its
   declared ``result`` being compared (see ``EXCLUDED_NOTE``).
 """
@@ -24,6 +24,7 @@ import base64
 from typing import Any
 
 from kpolgen import decision, naming, volsync_objects, yamlout
+from kpolgen.components import tier_table
 from kpolgen.plan import Plan
 from kpolgen.resources import POLICY_COMPONENTS
 
@@ -35,9 +36,8 @@ CREDENTIAL = "ZHVtbXk="  # base64("dummy"): test data only
 CLI_API = "cli.kyverno.io/v1alpha1"
 DUMMY_SECRET = "kpolgen: disable-file=KP014 (dummy credentials for the Kyverno CLI test)"
 BACKUP_COMPONENT = "backup-policy"  # reads the credentials Secret; the others ask S3
-# legacy engine: the context entries the CLI does not load offline, and the rules using them
-LEGACY_CREDENTIALS = ("restic-secret", "credentials")
-LEGACY_CHECK_VARIABLE = "backupState"
+# legacy engine: the context entries the CLI does not load offline (no cluster)
+LEGACY_CREDENTIALS, LEGACY_TIERS, LEGACY_CHECK_VARIABLE = "credentials", "tiers", "backupState"
 CLI_VERSIONS = {
     "cel": "Kyverno CLI 1.19 or later (apiCallResponses is new in 1.19: a 1.18 CLI rejects\n"
            "# this file)",
@@ -285,9 +285,11 @@ def _mock(url: str, status: int) -> dict[str, Any]:
 
 def _legacy_suite(plan: Plan, pvcs: _Pvcs, policies: list[str]
                   ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """The CLI loads no apiCall context entry offline: what they would give is set per rule
-    (the credentials) or per PVC (the check endpoint's answer) in values.yaml."""
+    """The CLI loads no apiCall or configMap context entry offline (no cluster): what they
+    would give (credentials, tier table, the check endpoint's answer) is set per PVC in
+    values.yaml."""
     cfg = plan.config
+    smart = plan.restores and cfg.restore.mode == "smart"
     out = {"generated-secret.yaml": _stream([_generated(plan, pvcs.fresh,
                                                         volsync_objects.secret)], DUMMY_SECRET),
            "generated-source.yaml": _stream([_generated(plan, pvcs.fresh,
@@ -296,10 +298,7 @@ def _legacy_suite(plan: Plan, pvcs: _Pvcs, policies: list[str]
                        generated="generated-secret.yaml", rule="restic-secret"),
                _result(None, naming.POLICY_BACKUP, [pvcs.fresh],
                        generated="generated-source.yaml", rule="replication-source")]
-    rule, entry = LEGACY_CREDENTIALS
-    values: list[dict[str, Any]] = [{"name": naming.POLICY_BACKUP, "rules": [{
-        "name": rule, "values": {entry: dict.fromkeys(sorted(cfg.credentials.keys),
-                                                      CREDENTIAL)}}]}]
+    answers: dict[str, Any] = {}  # PVC -> the check endpoint's answer (smart mode)
     if plan.restores:
         restored, target, _opted = _restore_fixtures(plan, pvcs, out)
         results += [
@@ -310,19 +309,31 @@ def _legacy_suite(plan: Plan, pvcs: _Pvcs, policies: list[str]
             _result(None, naming.POLICY_RESTORE, [target], generated="generated-restore.yaml",
                     rule="create-replication-destination"),
         ]
-        if cfg.restore.mode == "smart":
+        if smart:
             unknown = pvcs.add("unreachable")
-            answers = [(restored, True), (pvcs.fresh, False), (unknown, "unknown")]
-            values.append({"name": naming.POLICY_RESTORE, "resources": [
-                {"name": p["metadata"]["name"], "values": {LEGACY_CHECK_VARIABLE: answer}}
-                for p, answer in answers]})
+            answers = {"restored": True, "restore-target": True, "fresh": False,
+                       "unreachable": decision.UNKNOWN_ANSWER}
             results += [
                 _result(None, naming.POLICY_RESTORE, [pvcs.fresh],
                         rule="refuse-unknown-backup-state"),
                 _result(None, naming.POLICY_RESTORE, [unknown], outcome="fail",
                         rule="refuse-unknown-backup-state"),
             ]
+    backup = {LEGACY_CREDENTIALS: dict.fromkeys(sorted(cfg.credentials.keys), CREDENTIAL),
+              LEGACY_TIERS: {"data": tier_table.data(cfg)}}
+    values = [{"name": naming.POLICY_BACKUP, "resources": [
+        {"name": pvcs.fresh["metadata"]["name"],
+         "values": {**backup, **_answer(answers, pvcs.fresh)}}]}]
+    if answers:
+        values.insert(0, {"name": naming.POLICY_RESTORE, "resources": [
+            {"name": p["metadata"]["name"], "values": _answer(answers, p)}
+            for p in pvcs.all if p["metadata"]["name"] in answers]})
     out["values.yaml"] = _stream([{"apiVersion": CLI_API, "kind": "Values",
                                    "metadata": {"name": "kpolgen-volsync"},
-                                   "policies": values}])
+                                   "policies": values}], DUMMY_SECRET)
     return [_test("kpolgen-volsync", policies, results, variables="values.yaml")], out
+
+
+def _answer(answers: dict[str, Any], pvc: dict[str, Any]) -> dict[str, Any]:
+    name = pvc["metadata"]["name"]
+    return {LEGACY_CHECK_VARIABLE: answers[name]} if name in answers else {}
