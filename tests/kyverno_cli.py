@@ -65,7 +65,8 @@ class Suite:
 
     def cluster_objects(self, test: dict[str, Any]) -> list[dict[str, Any]]:
         return [r for p in test.get("clusterResources", [])
-                for d in load_docs(self.path(p)) for r in d["spec"].get("resources", [])]
+                for d in load_docs(self.path(p)) if d.get("kind") == "ClusterResource"
+                for r in d["spec"].get("resources", [])]
 
     def values(self, test: dict[str, Any]) -> dict[str, Any]:
         return load_docs(self.path(test["variables"]))[0] if test.get("variables") else {}
@@ -99,6 +100,13 @@ def structure_errors(folder: Path) -> list[str]:
         used.update(str(suite.path(n).relative_to(folder.resolve())) for n in files
                     if suite.path(n).is_relative_to(folder.resolve()))
         errors += _file_kinds(suite, test, where)
+        if test.get("clusterResources"):  # policy_processor.go: GetResource(Namespace) or stop
+            namespaces = {o["metadata"]["name"] for o in suite.cluster_objects(test)
+                          if o["kind"] == "Namespace"}
+            errors += [f"{where}: no Namespace {r['metadata']['namespace']} among the cluster "
+                       f"resources: the CLI stops at {r['metadata']['name']}"
+                       for r in suite.resources(test)
+                       if r["metadata"].get("namespace") not in (None, *namespaces)]
         errors += _mock_errors(test.get("apiCallResponses", []), where)
         errors += _result_errors(suite, test, where, used)
     for path in folder.iterdir() if not errors else ():

@@ -88,7 +88,8 @@ def test_cel_suite_splits_cluster_resources_from_http_mocks(cli, tmp_path):
     assert backup["policies"] == ["../backup-policy.yaml"] and "apiCallResponses" not in backup
     wrapper = load_docs(folder / backup["clusterResources"][0])
     assert [d["kind"] for d in wrapper] == ["ClusterResource"]
-    assert [r["kind"] for r in wrapper[0]["spec"]["resources"]] == ["Secret"]
+    assert [r["kind"] for r in wrapper[0]["spec"]["resources"]] == \
+        ["Namespace", "Namespace", "Secret"]
     assert "clusterResources" not in restore
     assert sorted(r["response"]["statusCode"] for r in restore["apiCallResponses"]) == \
         [200, 200, 403, 404, 404, 503]  # one 404 is the repository-root marker
@@ -169,8 +170,10 @@ def _edit(folder, name, change):
 @pytest.mark.parametrize(("name", "change", "message"), [
     (TEST_FILE, lambda d: d[1].update(clusterResources=["cluster-resources.yaml"]),
      "switch off the apiCallResponses"),
-    ("cluster-resources.yaml", lambda d: d.__setitem__(0, d[0]["spec"]["resources"][0]),
+    ("cluster-resources.yaml", lambda d: d.__setitem__(0, d[0]["spec"]["resources"][-1]),
      "exactly one ClusterResource"),
+    ("cluster-resources.yaml", lambda d: d[0]["spec"]["resources"].pop(0),
+     "no Namespace kpolgen-test"),
     (TEST_FILE, lambda d: d[1]["results"][0].update(resources=["kpolgen-test/nope"]),
      "not in the Test's resources"),
     (TEST_FILE, lambda d: d[1]["results"][0].update(isValidatingPolicy=True),

@@ -9,7 +9,8 @@ How the CLI reads the files decides their layout (Kyverno v1.19.0 ``commands/tes
 
 - A Test that sets ``clusterResources`` runs against a fake cluster whose CEL context drops
   the ``apiCallResponses`` mocks (``http.Get`` would go to the network), so the CEL suite is
-  two Test documents: the backup policy with the credentials Secret as a ``ClusterResource``,
+  two Test documents: the backup policy with the credentials Secret (and the Namespaces) in a
+  ``ClusterResource``,
   and the restore policies with the mocked S3 answers and no cluster resources.
 - Offline, legacy ``apiCall`` and ``configMap`` context entries are not loaded at all; the
   values they would give come from a ``Values`` file (``variables``), so the legacy suite
@@ -237,10 +238,14 @@ def _cel_suite(plan: Plan, pvcs: _Pvcs, policies: list[str]
               "metadata": {"name": cfg.credentials.secret_name,
                            "namespace": cfg.credentials.namespace},
               "type": "Opaque", "data": dict.fromkeys(sorted(cfg.credentials.keys), CREDENTIAL)}
+    # with cluster resources the CLI reads each tested resource's Namespace from the fake
+    # cluster and stops the run when it is missing
+    namespaces = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+                  for ns in sorted({NAMESPACE, cfg.credentials.namespace})]
     out["cluster-resources.yaml"] = _stream(
         [{"apiVersion": CLI_API, "kind": "ClusterResource",
-          "metadata": {"name": "kpolgen-volsync-credentials"},
-          "spec": {"resources": [secret]}}], DUMMY_SECRET)
+          "metadata": {"name": "kpolgen-volsync-cluster"},
+          "spec": {"resources": [*namespaces, secret]}}], DUMMY_SECRET)
     tests = [_test("kpolgen-volsync-backup", [backup], [
         _result("isGeneratingPolicy", naming.POLICY_BACKUP, [pvcs.fresh],
                 generated="generated-backup.yaml")],
