@@ -231,6 +231,7 @@ def cel_outcomes(suite: Suite, test: dict[str, Any]
     MutatingPolicies, then ValidatingPolicies and GeneratingPolicies on the patched PVC
     (processor/policy_processor.go), without the API server's dataSource normalisation."""
     policies = suite.policies(test)
+    in_cluster = bool(test.get("clusterResources"))  # processor: Cluster, the real provider
     cluster = suite.cluster_objects(test)
     responses = http_mocks(test)
     out: dict[tuple[str, str], tuple[str | None, Any]] = {}
@@ -261,8 +262,10 @@ def cel_outcomes(suite: Suite, test: dict[str, Any]
 
                 def apply(ns: str, objects: list[dict[str, Any]],
                           generated: list[dict[str, Any]] = generated) -> bool:
-                    generated.extend({**o, "metadata": {**o["metadata"], "namespace": ns}}
-                                     for o in objects)
+                    for o in objects:  # libs/context.go in CLI mode drops the annotations
+                        meta = {k: v for k, v in o["metadata"].items()
+                                if not (in_cluster and k == "annotations")}
+                        generated.append({**o, "metadata": {**meta, "namespace": ns}})
                     return True
 
                 ctx = sem.Ctx(policy, obj, request, responses, [],
