@@ -17,6 +17,7 @@ from kyverno_cli import (
     Suite,
     cel_outcomes,
     find,
+    http_mocks,
     legacy_outcomes,
     load_docs,
     structure_errors,
@@ -83,51 +84,56 @@ def test_every_declared_result_is_what_the_cli_computes(cli, tmp_path, config, s
 
 
 def test_cel_suite_splits_cluster_resources_from_http_mocks(cli, tmp_path):
-    _out, folder = suite(cli, tmp_path)
-    backup, restore = Suite(folder).tests
+    out, folder = suite(cli, tmp_path)
+    backup, restore, *marker_tests = Suite(folder).tests
     assert backup["policies"] == ["../backup-policy.yaml"] and "apiCallResponses" not in backup
     wrapper = load_docs(folder / backup["clusterResources"][0])
     assert [d["kind"] for d in wrapper] == ["ClusterResource"]
     assert [r["kind"] for r in wrapper[0]["spec"]["resources"]] == \
         ["Namespace", "Namespace", "Secret"]
-    assert "clusterResources" not in restore
-    assert sorted(r["response"]["statusCode"] for r in restore["apiCallResponses"]) == \
-        [200, 200, 403, 404, 404, 503]  # one 404 is the repository-root marker
     assert "http.Get" not in (folder / "../backup-policy.yaml").read_text()
-
-
-def test_cel_suite_covers_200_404_errors_and_skips(cli, tmp_path):
-    _out, folder = suite(cli, tmp_path)
-    outcomes = {(r["policy"], pvc): r["result"] for _t, pvc, r, _got in outcome_rows(folder)}
-    assert outcomes[("volsync-smart-restore", "restored")] == "pass"  # 200: patched
-    assert outcomes[("volsync-restore-guard", "fresh")] == "fail"  # 404, no root marker
-    assert outcomes[("volsync-restore-guard", "restore-target")] == "pass"  # 200, restored
-    assert outcomes[("volsync-restore-guard", "unreachable")] == "fail"  # 503
-    assert outcomes[("volsync-restore-guard", "forbidden")] == "fail"  # 403
-    assert outcomes[("volsync-restore-guard", "opted-out")] == "skip"  # a compared skip
-    assert outcomes[("generate-volsync-backup", "fresh")] == "pass"
-    assert outcomes[("volsync-restore-destination", "restore-target")] == "pass"
-
-
-def test_a_present_root_marker_cannot_be_mocked(cli, tmp_path):
-    """The CLI's mock answers {body: <JSON>, statusCode}; a live Kyverno merges a JSON
-    object's fields with statusCode, which is how the guard reads the marker. With the right
-    marker mocked the CLI would still refuse the fresh PVC that a cluster admits."""
-    out, folder = suite(cli, tmp_path)
+    for test in (restore, *marker_tests):
+        assert "clusterResources" not in test and test["apiCallResponses"]
+    assert sorted(r["response"]["statusCode"] for r in restore["apiCallResponses"]) == \
+        [200, 200, 200, 403, 404, 503]  # one 200 is the repository-root marker
     marker = json.loads((out / "kpolgen-root.json").read_text())
+    answers = [{m["url"].rsplit("/", 1)[1]: m["response"] for m in t["apiCallResponses"]}
+               for t in (restore, *marker_tests)]
+    assert [a["kpolgen-root.json"] for a in answers] == [
+        {"statusCode": 200, "body": marker}, {"statusCode": 404, "body": {}},
+        {"statusCode": 200, "body": {**marker, "bucket": "volsync-backups-elsewhere"}}]
+    assert all(a["config"]["statusCode"] == 404 for a in answers[1:])
 
-    def mock_marker(docs):
-        for mock in docs[1]["apiCallResponses"]:
-            if mock["url"].endswith("/kpolgen-root.json"):
-                mock["response"] = {"statusCode": 200, "body": marker}
 
-    _edit(folder, TEST_FILE, mock_marker)
+def test_cel_suite_covers_200_404_errors_markers_and_skips(cli, tmp_path):
+    _out, folder = suite(cli, tmp_path)
+    outcomes = {(t, r["policy"], pvc): r["result"] for t, pvc, r, _got in outcome_rows(folder)}
+    restore, guard = "kpolgen-volsync-restore", "volsync-restore-guard"
+    assert outcomes[(restore, "volsync-smart-restore", "restored")] == "pass"  # 200: patched
+    assert outcomes[(restore, guard, "fresh")] == "pass"  # 404 and the root marker
+    assert outcomes[(restore, guard, "restore-target")] == "pass"  # 200, restored
+    assert outcomes[(restore, guard, "unreachable")] == "fail"  # 503
+    assert outcomes[(restore, guard, "forbidden")] == "fail"  # 403
+    assert outcomes[(restore, guard, "opted-out")] == "skip"  # a compared skip
+    assert outcomes[("kpolgen-volsync-no-root-marker", guard, "fresh")] == "fail"
+    assert outcomes[("kpolgen-volsync-foreign-root-marker", guard, "fresh")] == "fail"
+    assert outcomes[("kpolgen-volsync-backup", "generate-volsync-backup", "fresh")] == "pass"
+    assert outcomes[(restore, "volsync-restore-destination", "restore-target")] == "pass"
+
+
+def test_the_model_mocks_http_get_as_the_cli_does(cli, tmp_path):
+    """The CLI's mock answers {body: <JSON>, statusCode} (wrapHTTPResponse), a live Kyverno
+    merges a JSON object's fields with statusCode: the guard admits the new PVC in both."""
+    _out, folder = suite(cli, tmp_path)
     s = Suite(folder)
-    assert cel_outcomes(s, s.tests[1])[("volsync-restore-guard", "kpolgen-test/fresh")][0] == "fail"
-    live = {m["url"]: ({**m["response"]["body"], "statusCode": 200} if m["response"]["body"]
-                       else m["response"]) for m in s.tests[1]["apiCallResponses"]}
-    fresh = next(p for p in s.resources(s.tests[1]) if p["metadata"]["name"] == "fresh")
+    restore = s.tests[1]
+    mocked = http_mocks(restore)
+    marker = next(v for k, v in mocked.items() if k.endswith("/kpolgen-root.json"))
+    assert set(marker) == {"body", "statusCode"} and marker["body"]["kind"]
+    live = {url: {**m["body"], "statusCode": m["statusCode"]} for url, m in mocked.items()}
+    fresh = next(p for p in s.resources(restore) if p["metadata"]["name"] == "fresh")
     assert sem.admit(fresh, "kpolgen-test", live).admitted
+    assert sem.admit(fresh, "kpolgen-test", mocked).admitted
 
 
 def test_legacy_suite_needs_no_cluster_and_no_mocks(cli, tmp_path):
@@ -198,8 +204,9 @@ def test_structure_check_fails_on_what_the_cli_rejects(cli, tmp_path, name, chan
 def test_outcome_check_fails_when_mocks_are_dropped_or_values_missing(cli, tmp_path):
     _out, folder = suite(cli, tmp_path)
     _edit(folder, TEST_FILE, lambda d: d[1].update(clusterResources=d[0]["clusterResources"]))
-    got = {(r["policy"], pvc): g for _t, pvc, r, (g, _m) in outcome_rows(folder)}
-    assert got[("volsync-restore-guard", "fresh")] == "error"  # http.Get went to the network
+    got = {(t, r["policy"], pvc): g for t, pvc, r, (g, _m) in outcome_rows(folder)}
+    assert got[("kpolgen-volsync-restore", "volsync-restore-guard", "fresh")] == "error"
+    # (http.Get went to the network)
     _out, legacy = suite(cli, tmp_path / "legacy", LEGACY)
     _edit(legacy, "values.yaml", lambda d: [r["values"].pop("credentials", None)
                                             for p in d[0]["policies"] for r in p["resources"]])

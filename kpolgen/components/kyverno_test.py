@@ -25,7 +25,7 @@ import base64
 from typing import Any
 
 from kpolgen import decision, naming, volsync_objects, yamlout
-from kpolgen.components import tier_table
+from kpolgen.components import root_marker, tier_table
 from kpolgen.plan import Plan
 from kpolgen.resources import POLICY_COMPONENTS
 
@@ -37,6 +37,7 @@ CREDENTIAL = "ZHVtbXk="  # base64("dummy"): test data only
 CLI_API = "cli.kyverno.io/v1alpha1"
 DUMMY_SECRET = "kpolgen: disable-file=KP014 (dummy credentials for the Kyverno CLI test)"
 BACKUP_COMPONENT = "backup-policy"  # reads the credentials Secret; the others ask S3
+GUARD_COMPONENT = "restore-guard"
 # legacy engine: the context entries the CLI does not load offline (no cluster)
 LEGACY_CREDENTIALS, LEGACY_TIERS, LEGACY_CHECK_VARIABLE = "credentials", "tiers", "backupState"
 CLI_VERSIONS = {
@@ -46,9 +47,9 @@ CLI_VERSIONS = {
                      "# need not match the cluster's Kyverno version)",
 }
 MARKER_NOTE = (
-    "The repository-root marker is mocked absent (404): fresh is refused. A present marker\n"
-    "# cannot be mocked: the CLI's http.Get mock answers {body: <JSON>, statusCode}, while a\n"
-    "# live Kyverno merges a JSON object's fields with statusCode, as the guard reads them.")
+    "Tests *-no-root-marker and *-foreign-root-marker: the PVC's config answers 404 and the\n"
+    "# repository-root marker is missing or names another bucket: the guard refuses it.")
+FOREIGN = "-elsewhere"  # a foreign root marker names this bucket with that suffix
 EXCLUDED_NOTE = (
     "Rows for kpolgen-test/unlabelled: the policies' label selector excludes that PVC, so the\n"
     "# CLI prints them as 'Pass / Excluded' (counted as skipped) and does not compare `result`;\n"
@@ -141,12 +142,13 @@ def _generated(plan: Plan, pvc: dict[str, Any], build: Any) -> dict[str, Any]:
 
 def _test(name: str, policies: list[str], results: list[dict[str, Any]], *,
           cluster_resources: str | None = None, variables: str | None = None,
-          mocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+          mocks: list[dict[str, Any]] | None = None, resources: str = "resources.yaml"
+          ) -> dict[str, Any]:
     """One Test document; never both cluster resources and HTTP mocks (the CLI drops the
     mocks of a Test that has cluster resources)."""
     assert not (cluster_resources and mocks)
     test: dict[str, Any] = {"apiVersion": CLI_API, "kind": "Test", "metadata": {"name": name},
-                            "policies": policies, "resources": ["resources.yaml"]}
+                            "policies": policies, "resources": [resources]}
     _set(test, clusterResources=[cluster_resources] if cluster_resources else None,
          variables=variables, apiCallResponses=mocks, results=results)
     return test
@@ -267,13 +269,12 @@ def _cel_suite(plan: Plan, pvcs: _Pvcs, policies: list[str]
                     (pvcs.fresh, decision.NOT_FOUND), (unreachable, 503), (forbidden, 403)]
         mocks = [_mock(naming.check_url(cfg).fill(NAMESPACE, p["metadata"]["name"]), status)
                  for p, status in statuses]
-        admitted, denied = [target, pvcs.fresh], [unreachable, forbidden]
-        if plan.uses_root_marker:  # see MARKER_NOTE: only the marker's absence is mocked
-            mocks.append(_mock(naming.root_marker_url(cfg), decision.NOT_FOUND))
-            admitted, denied = [target], [pvcs.fresh, *denied]
+        if plan.uses_root_marker:  # the 404 is proved by the repository-root marker
+            mocks.append(_mock(naming.root_marker_url(cfg), decision.FOUND,
+                               root_marker.body(cfg)))
         results += [
-            _result("isValidatingPolicy", naming.POLICY_GUARD, admitted),
-            _result("isValidatingPolicy", naming.POLICY_GUARD, denied,
+            _result("isValidatingPolicy", naming.POLICY_GUARD, [pvcs.fresh, target]),
+            _result("isValidatingPolicy", naming.POLICY_GUARD, [unreachable, forbidden],
                     outcome="fail" if cfg.restore.on_check_error == "deny" else "pass"),
             _result("isValidatingPolicy", naming.POLICY_GUARD, [opted], outcome="skip"),
         ]
@@ -281,11 +282,31 @@ def _cel_suite(plan: Plan, pvcs: _Pvcs, policies: list[str]
                            outcome="skip"))
     restore = [p for p in policies if p != backup]
     tests.append(_test("kpolgen-volsync-restore", restore, results, mocks=mocks))
+    if plan.uses_root_marker:
+        tests += _marker_tests(plan, pvcs.fresh, out)
     return tests, out
 
 
-def _mock(url: str, status: int) -> dict[str, Any]:
-    return {"method": "GET", "url": url, "response": {"statusCode": status, "body": {}}}
+def _marker_tests(plan: Plan, fresh: dict[str, Any], out: dict[str, str]
+                  ) -> list[dict[str, Any]]:
+    """A new PVC (404) whose repository-root marker is missing or foreign: refused. One Test
+    each, as a URL has one mocked answer per Test; only the guard and that PVC, so nothing
+    else asks S3."""
+    cfg = plan.config
+    out["resources-fresh.yaml"] = _stream([fresh])
+    check = _mock(naming.check_url(cfg).fill(NAMESPACE, fresh["metadata"]["name"]),
+                  decision.NOT_FOUND)
+    foreign = {**root_marker.body(cfg), "bucket": cfg.bucket + FOREIGN}
+    return [_test(f"kpolgen-volsync-{name}", [f"../{GUARD_COMPONENT}.yaml"],
+                  [_result("isValidatingPolicy", naming.POLICY_GUARD, [fresh], outcome="fail")],
+                  resources="resources-fresh.yaml",
+                  mocks=[check, _mock(naming.root_marker_url(cfg), status, body)])
+            for name, status, body in [("no-root-marker", decision.NOT_FOUND, {}),
+                                       ("foreign-root-marker", decision.FOUND, foreign)]]
+
+
+def _mock(url: str, status: int, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"method": "GET", "url": url, "response": {"statusCode": status, "body": body or {}}}
 
 
 def _legacy_suite(plan: Plan, pvcs: _Pvcs, policies: list[str]
