@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from kpolgen import decision, naming, volsync_objects, yamlout
+from kpolgen import decision, mover, naming, schedule, volsync_objects, yamlout
 from kpolgen.components import root_marker, tier_table
 from kpolgen.plan import Plan
 from kpolgen.resources import POLICY_COMPONENTS
@@ -88,7 +88,8 @@ class ConcreteDialect:
         return self.name(naming.destination_name(self.cfg))
 
     def schedule(self) -> str:
-        return self.tier.schedule
+        spread = schedule.for_tier(self.cfg, self.tier)
+        return schedule.fill(spread, str(self.pvc["metadata"].get("uid", "")))
 
     def retain(self) -> dict[str, Any]:
         return {k: volsync_objects.retain_value(k, v) for k, v in self.tier.retain}
@@ -99,6 +100,10 @@ class ConcreteDialect:
 
     def credential(self, _key: str) -> str:
         return CREDENTIAL
+
+    def mover_security_context(self) -> dict[str, Any] | None:
+        annotations = self.pvc["metadata"].get("annotations") or {}
+        return mover.resolve(self.cfg, self.tier, annotations).context
 
 
 def _pvc(plan: Plan, name: str, *, labelled: bool = True, annotations: dict[str, str] | None
@@ -345,15 +350,19 @@ def _legacy_suite(plan: Plan, pvcs: _Pvcs, policies: list[str]
                 _result(None, naming.POLICY_RESTORE, [unknown], outcome="fail",
                         rule="refuse-unknown-backup-state"),
             ]
+    tiers = {"data": tier_table.data(cfg)}
+    per_pvc: dict[str, dict[str, Any]] = {  # restore policy: answers, and the tier's mover
+        name: {LEGACY_CHECK_VARIABLE: answer} for name, answer in answers.items()}
+    if plan.restores and not cfg.volsync.privileged_movers:  # identity for the destination
+        per_pvc.setdefault("restore-target", {})[LEGACY_TIERS] = tiers
     backup = {LEGACY_CREDENTIALS: dict.fromkeys(sorted(cfg.credentials.keys), CREDENTIAL),
-              LEGACY_TIERS: {"data": tier_table.data(cfg)}}
+              LEGACY_TIERS: tiers, **_answer(answers, pvcs.fresh)}
     values = [{"name": naming.POLICY_BACKUP, "resources": [
-        {"name": pvcs.fresh["metadata"]["name"],
-         "values": {**backup, **_answer(answers, pvcs.fresh)}}]}]
-    if answers:
+        {"name": pvcs.fresh["metadata"]["name"], "values": backup}]}]
+    if per_pvc:
         values.insert(0, {"name": naming.POLICY_RESTORE, "resources": [
-            {"name": p["metadata"]["name"], "values": _answer(answers, p)}
-            for p in pvcs.all if p["metadata"]["name"] in answers]})
+            {"name": p["metadata"]["name"], "values": per_pvc[p["metadata"]["name"]]}
+            for p in pvcs.all if p["metadata"]["name"] in per_pvc]})
     out["values.yaml"] = _stream([{"apiVersion": CLI_API, "kind": "Values",
                                    "metadata": {"name": "kpolgen-volsync"},
                                    "policies": values}], DUMMY_SECRET)
