@@ -48,7 +48,8 @@ def _field(text: str, low: int, high: int, *, weekday: bool = False) -> tuple[fr
             if not first.isdigit() or (dash and not last.isdigit()):
                 raise CronError(f"bad field {text!r}")
             start = int(first)
-            end = int(last) if dash else (high if step_text else start)
+            # 'n/m' runs to the field's end: robfig's, which is 6 (Saturday) for weekdays
+            end = int(last) if dash else ((6 if weekday else high) if step_text else start)
         if not low <= start <= end <= high:
             raise CronError(f"{text!r} is outside {low}-{high}")
         # robfig accepts 0-6; VolSync's pattern lets 7 through: read it as Sunday

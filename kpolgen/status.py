@@ -15,7 +15,6 @@ exist), drift (they exist but differ from what the policies generate).
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
@@ -24,11 +23,13 @@ from kpolgen import cron, naming, volsync_objects
 from kpolgen.audit import Auditor
 from kpolgen.cluster import REPOSITORY_KEY, digest
 from kpolgen.plan import Plan
+from kpolgen.tables import clean as _clean
 
 STATUSES = ("ok", "stale", "failing", "never", "stuck", "missing", "drift")
 PROBLEMS = STATUSES[1:]
 COVERED = ("protected", "conflict")
 LOG_LINES = 5
+MAX_FACTOR = 1000
 SCHEMA_VERSION = 1
 
 
@@ -115,7 +116,11 @@ def parse_duration(text: str) -> dt.timedelta | None:
     compact = text.strip().lower()
     if not compact or _DURATION.sub("", compact):
         return None
-    return dt.timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(compact)))
+    try:
+        return dt.timedelta(seconds=sum(float(n) * _UNITS[u]
+                                        for n, u in _DURATION.findall(compact)))
+    except OverflowError:
+        return None
 
 
 def tolerances(stale_after: str, stuck_after: str) -> Tolerances:
@@ -128,7 +133,7 @@ def tolerances(stale_after: str, stuck_after: str) -> Tolerances:
             factor = float(text[:-1])
         except ValueError:
             factor = 0.0
-        valid = math.isfinite(factor) and factor > 0
+        valid = 0 < factor <= MAX_FACTOR
     else:
         fixed = parse_duration(text)
         valid = fixed is not None and fixed.total_seconds() > 0
@@ -143,14 +148,6 @@ def tolerances(stale_after: str, stuck_after: str) -> Tolerances:
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _clean(text: str) -> str:
-    """Text from the cluster (messages, mover logs) with terminal escapes made harmless."""
-    return _CONTROL.sub("?", text)
 
 
 def _condition(status: dict[str, Any], kind: str) -> dict[str, str] | None:

@@ -121,7 +121,8 @@ def as_markdown(rows: list[Row], now: dt.datetime) -> str:
     if problems:
         lines.append("")
     for row, status, text, logs in problems:
-        lines.append(f"- `{row.namespace}/{row.name}` **{status}**: {md_cell(text)}")
+        where = md_cell(f"{row.namespace}/{row.name}").replace("`", "'")
+        lines.append(f"- `{where}` **{status}**: {md_cell(text)}")
         if logs:
             lines += ["  ```", *(f"  {line.replace('```', '` ` `')}" for line in logs), "  ```"]
     lines += ["", core.summary_line(rows)]

@@ -8,7 +8,16 @@ thousand PVCs would take seconds.
 from __future__ import annotations
 
 import os
+import re
 from typing import IO
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clean(text: str) -> str:
+    """Text read from a cluster or a manifest with terminal escapes and line breaks made
+    harmless."""
+    return _CONTROL.sub("?", text)
 
 
 def write(stream: IO[str], header: tuple[str, ...], rows: list[tuple[str, ...]],
@@ -21,6 +30,7 @@ def write(stream: IO[str], header: tuple[str, ...], rows: list[tuple[str, ...]],
     else:
         def escape(text: str) -> str:
             return text
+    rows = [tuple(clean(cell) for cell in row) for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header[:-1])]
 
     def line(cells: tuple[str, ...], style: str | None) -> str:
@@ -33,7 +43,7 @@ def write(stream: IO[str], header: tuple[str, ...], rows: list[tuple[str, ...]],
     head = line(header, None)
     text = [f"[bold]{head}[/]" if colour else head]
     text += [line(row, style) for row, style in zip(rows, styles, strict=True)]
-    text += [escape(extra) for extra in footer]
+    text += [escape(clean(extra)) for extra in footer]
     if colour:
         Console(file=stream, soft_wrap=True, highlight=False).print("\n".join(text))
     else:
@@ -42,4 +52,4 @@ def write(stream: IO[str], header: tuple[str, ...], rows: list[tuple[str, ...]],
 
 def md_cell(text: str) -> str:
     """Text for one Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    return clean(text.replace("\n", " ")).replace("|", "\\|")

@@ -46,7 +46,7 @@ class Concrete:
         metadata = pvc["metadata"]
         self.namespace = str(metadata.get("namespace", ""))
         self.name_ = str(metadata["name"])
-        tier_name = metadata["labels"][cfg.label_key]
+        tier_name = str(metadata["labels"][cfg.label_key])
         self.tier = next(t for t in cfg.tiers if t.name == tier_name)
         self.credential_ = credential
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import status_fixtures as fx
 from conftest import EXAMPLES, HOMELAB, ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from k8s_schemas import validate_manifest
 
 from kpolgen import cluster, naming
@@ -400,3 +402,72 @@ def test_readme_day_two_output_is_current():
 
     readme = (ROOT / "README.md").read_text("utf-8")
     assert status_example() in readme, "run: python scripts/update_readme.py"
+
+
+# -- hostile input ------------------------------------------------------------------------
+
+ODD_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    | st.text(max_size=12) | st.sampled_from([
+        "Bound", "Pending", "Failed", "Successful", "Error", "Synchronizing", "hourly",
+        "2026-12-01T11:00:00Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "\x1b[31m",
+        "ReplicationDestination", "volsync.backube", "healthy-restore", "restore-x"]),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from([
+        "status", "phase", "conditions", "type", "reason", "message", "lastSyncTime",
+        "latestMoverStatus", "result", "logs", "latestImage", "name", "lastManualSync",
+        "labels", "backup", "dataSourceRef", "kind", "apiGroup", "trigger", "manual",
+        "creationTimestamp", "data", "RESTIC_REPOSITORY"]), children, max_size=4),
+    max_leaves=10)
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _paths(value, (*prefix, index))
+
+
+@given(data=st.data())
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_status_survives_any_shape(cli, tmp_path_factory, data):
+    """One value anywhere in the saved cluster replaced by anything: a report, never a crash,
+    and nothing raw from the cluster reaches the terminal."""
+    state = fx.cluster(plan_for(HOMELAB))
+    index = data.draw(st.integers(0, len(state["items"]) - 1))
+    target = state["items"][index]
+    path = data.draw(st.sampled_from(list(_paths(target))[1:]))
+    node = target
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = data.draw(ODD_VALUES)
+    saved = Path(tmp_path_factory.mktemp("s")) / "state.json"
+    saved.write_text(json.dumps(state))
+    for output_format in ("table", "json", "markdown"):
+        result = cli("status", HOMELAB, saved, "--now", NOW, "--format", output_format)
+        assert result.code in (0, 1), result.err
+        assert "\x1b" not in result.out and "internal error" not in result.err
+        if output_format == "json":
+            json.loads(result.out)
+
+
+def test_cluster_text_cannot_drive_the_terminal(cli, tmp_path):
+    """Names, VolSync's messages and mover logs come from the cluster: escapes and line
+    breaks in them are neutralised in the table and Markdown, escaped in JSON."""
+    state = fx.cluster(plan_for(HOMELAB))
+    for item in state["items"]:
+        if item["kind"] == "ReplicationSource" and item["spec"]["sourcePVC"] == "failing":
+            item["status"]["latestMoverStatus"]["logs"] += "\x1b]0;owned\x07\n\x1b[2J"
+            item["status"]["conditions"][0]["message"] = "in\x1b[31m-progress\nforged line"
+        if item["kind"] == "PersistentVolumeClaim" and item["metadata"]["name"] == "missing":
+            item["metadata"]["namespace"] = "apps\x1b[1m"
+    saved = tmp_path / "state.json"
+    saved.write_text(json.dumps(state))
+    for output_format in ("table", "markdown", "json"):
+        out = cli("status", HOMELAB, saved, "--now", NOW, "--format", output_format).out
+        assert "\x1b" not in out and "\x07" not in out, output_format
+        assert "forged line" in out and "\nforged line" not in out
