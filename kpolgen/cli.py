@@ -111,6 +111,24 @@ def _choice(command: str, option: str, value: str, choices: list[str] | tuple[st
     return value
 
 
+def _fail_on(command: str, fail_on: str, known: tuple[str, ...]) -> set[str]:
+    """The statuses listed in --fail-on ('none' or '' for none)."""
+    failing = set() if fail_on in ("none", "") else {s.strip() for s in fail_on.split(",")}
+    unknown = failing - set(known)
+    if unknown:
+        _err(f"kpolgen {command}: error: unknown --fail-on status {sorted(unknown)[0]!r} "
+             f"({', '.join(known)})")
+        raise typer.Exit(EXIT_INPUT)
+    return failing
+
+
+def _stdin_once(command: str, config: Path, paths: list[str], what: str) -> None:
+    if paths.count("-") + (str(config) == "-") > 1:
+        _err(f"kpolgen {command}: error: '-' (stdin) can be read only once, for the config or "
+             f"for {what}")
+        raise typer.Exit(EXIT_INPUT)
+
+
 def _plan(config: Path, sets: list[str] | None, engine: str | None) -> Plan:
     return _make_plan(*_load(config, sets, engine))
 
@@ -323,15 +341,8 @@ def audit(
     from kpolgen import audit as auditor
 
     _choice("audit", "--format", output_format, ("table", "json", "markdown"))
-    failing = set() if fail_on in ("none", "") else {s.strip() for s in fail_on.split(",")}
-    unknown = failing - set(auditor.FAIL_ON)
-    if unknown:
-        _err(f"kpolgen audit: error: unknown --fail-on status {sorted(unknown)[0]!r} "
-             f"({', '.join(auditor.FAIL_ON)})")
-        raise typer.Exit(EXIT_INPUT)
-    if paths.count("-") + (str(config) == "-") > 1:
-        _err("kpolgen audit: error: '-' (stdin) can be read only once, for the config or for PATH")
-        raise typer.Exit(EXIT_INPUT)
+    failing = _fail_on("audit", fail_on, auditor.FAIL_ON)
+    _stdin_once("audit", config, paths, "PATH")
     for raw in paths:
         if raw != "-" and not Path(raw).exists():
             _err(f"{raw}: error: no such file or directory")
@@ -398,27 +409,20 @@ def status(
     from kpolgen import status as checker
 
     _choice("status", "--format", output_format, ("table", "json", "markdown"))
-    failing = set() if fail_on in ("none", "") else {s.strip() for s in fail_on.split(",")}
-    unknown = failing - set(checker.PROBLEMS)
-    if unknown:
-        _err(f"kpolgen status: unknown --fail-on status {sorted(unknown)[0]!r} "
-             f"({', '.join(checker.PROBLEMS)})")
-        raise typer.Exit(EXIT_INPUT)
+    failing = _fail_on("status", fail_on, checker.PROBLEMS)
     try:
         tolerances = checker.tolerances(stale_after, stuck_after)
     except ValueError as exc:
-        _err(f"kpolgen status: {exc}")
+        _err(f"kpolgen status: error: {exc}")
         raise typer.Exit(EXIT_INPUT) from None
     moment = dt.datetime.now(dt.UTC) if now is None else checker.parse_time(now)
     if moment is None:
-        _err(f"kpolgen status: --now must be an RFC 3339 time, got {now!r}")
+        _err(f"kpolgen status: error: --now must be an RFC 3339 time, got {now!r}")
         raise typer.Exit(EXIT_INPUT)
     if inputs and context:
-        _err("kpolgen status: --context is for kubectl; INPUT files are read as they are")
+        _err("kpolgen status: error: --context is for kubectl; INPUT files are read as they are")
         raise typer.Exit(EXIT_INPUT)
-    if (inputs or []).count("-") + (str(config) == "-") > 1:
-        _err("kpolgen status: '-' (stdin) can be read only once, for the config or for INPUT")
-        raise typer.Exit(EXIT_INPUT)
+    _stdin_once("status", config, inputs or [], "INPUT")
     plan = _plan(config, sets, engine)
     try:
         objects = cluster.read_files(inputs) if inputs else cluster.read_cluster(context)
