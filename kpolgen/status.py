@@ -49,6 +49,7 @@ class Backup(NamedTuple):
     mover_logs: tuple[str, ...] = ()
     synchronizing: dict[str, str] | None = None
     overdue_after: dt.timedelta | None = None
+    problems: tuple[str, ...] = ()  # of PROBLEMS: failing, stale, never
     reason: str = ""
 
 
@@ -263,7 +264,7 @@ class Checker:
         bound = _mapping(pvc.get("status")).get("phase") == "Bound"
         backup = self.backup(want_source["metadata"]["name"], source, tier, bound)
         restore = self.restore(pvc, namespace, dialect)
-        found = {backup.state, restore.state}
+        found = {*backup.problems, restore.state}
         found.update(["missing"] if missing else [])
         found.update(["drift"] if drift else [])
         statuses = tuple(s for s in PROBLEMS if s in found) or ("ok",)
@@ -304,26 +305,29 @@ class Checker:
             "overdue_after": tolerance,
         }
         error = synchronizing is not None and synchronizing.get("reason") == "Error"
+        found: dict[str, str] = {}  # status -> why, every one that applies
         if (result is not None and result != "Successful") or error:
             why = (f"the latest mover run {result.lower()}" if result and result != "Successful"
                    else "VolSync reports an error")
-            why += _said(synchronizing)
-            return Backup("failing", name, **fields, mover_logs=_log_tail(mover), reason=why)
-        tolerance_text = f"{human(tolerance)}" if tolerance else "no tolerance"
-        if last is None and not bound:
-            return Backup("pending", name, **fields,
-                          reason="no backup yet: the PVC is not bound")
-        if last is None:
+            found["failing"] = why + _said(synchronizing)
+        if last is not None:
+            age = self.now - last
+            if tolerance is not None and age > tolerance:
+                found["stale"] = f"last backup {human(age)} ago, overdue after {human(tolerance)}"
+            else:
+                found["ok"] = f"last backup {human(age)} ago"
+        elif not bound:
+            found["pending"] = "no backup yet: the PVC is not bound"
+        else:
             created = parse_time(_mapping(source.get("metadata")).get("creationTimestamp"))
             if tolerance is not None and created is not None and self.now - created < tolerance:
-                return Backup("pending", name, **fields,
-                              reason=f"no backup yet; created {human(self.now - created)} ago")
-            return Backup("never", name, **fields, reason="no backup has completed")
-        age = self.now - last
-        if tolerance is not None and age > tolerance:
-            return Backup("stale", name, **fields,
-                          reason=f"last backup {human(age)} ago, overdue after {tolerance_text}")
-        return Backup("ok", name, **fields, reason=f"last backup {human(age)} ago")
+                found["pending"] = f"no backup yet; created {human(self.now - created)} ago"
+            else:
+                found["never"] = "no backup has completed"
+        state = next(s for s in ("failing", "never", "stale", "pending", "ok") if s in found)
+        return Backup(state, name, **fields, problems=tuple(s for s in PROBLEMS if s in found),
+                      mover_logs=_log_tail(mover) if "failing" in found else (),
+                      reason="; ".join(found.values()))
 
     def restore(self, pvc: dict[str, Any], namespace: str,
                 dialect: volsync_objects.Concrete) -> Restore:

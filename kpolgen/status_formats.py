@@ -83,8 +83,8 @@ def details(row: Row) -> list[tuple[str, str, tuple[str, ...]]]:
     """(status, explanation, log lines) for each problem of a row."""
     out: list[tuple[str, str, tuple[str, ...]]] = []
     b, r = row.backup, row.restore
-    if b.state in ("stale", "failing", "never"):
-        out.append((b.state, f"backup: {b.reason}", b.mover_logs))
+    if b.problems:
+        out.append((",".join(b.problems), f"backup: {b.reason}", b.mover_logs))
     if r.state == "stuck":
         out.append(("stuck", f"restore: {r.reason}", r.mover_logs))
     out += [("missing", f"{target} does not exist", ()) for target in row.missing]

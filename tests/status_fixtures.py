@@ -162,6 +162,10 @@ def cases(plan: Plan, places: dict[str, tuple[str, str]] | None = None
     failing["latestMoverStatus"] = {"result": "Failed", "logs": FAILED_LOGS}
     failing["conditions"] = condition("SyncInProgress", "Synchronization in-progress", "True")
     add("failing", claim, *backup_objects(plan, claim, failing))
+    claim = pvc(plan, *at("broken"), hourly)  # failing for days: failing and stale
+    broken = synced(ago(days=3))
+    broken["latestMoverStatus"] = {"result": "Failed", "logs": FAILED_LOGS}
+    add("broken", claim, *backup_objects(plan, claim, broken))
     claim = pvc(plan, *at("never"), hourly, created=ago(days=3))
     add("never", claim, *backup_objects(plan, claim, {
         "conditions": condition("SyncInProgress", "Synchronization in-progress", "True"),

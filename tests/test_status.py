@@ -31,6 +31,7 @@ EXPECTED = {
     "healthy": (["ok"], "ok", "none"),
     "stale": (["stale"], "stale", "none"),
     "failing": (["failing"], "failing", "none"),
+    "broken": (["stale", "failing"], "failing", "none"),
     "never": (["never"], "never", "none"),
     "new": (["ok"], "pending", "none"),
     "missing": (["missing"], "missing", "none"),
@@ -90,7 +91,7 @@ def test_every_case_for_both_engines(cli, tmp_path, config, engine):
         assert row["backup"]["replicationSource"] == naming.source_name(cfg).fill(namespace,
                                                                                   name)
     assert rows[("apps", "restored")]["restore"]["replicationDestination"] == "restored-restore"
-    assert report["summary"] == {"total": 11, "ok": 4, "stale": 1, "failing": 1, "never": 1,
+    assert report["summary"] == {"total": 12, "ok": 4, "stale": 2, "failing": 2, "never": 1,
                                  "stuck": 2, "missing": 1, "drift": 1}
 
 
@@ -230,8 +231,10 @@ def test_table_and_markdown(cli, tmp_path):
     lines = table.splitlines()
     assert lines[0].split() == ["NAMESPACE", "PVC", "TIER", "BACKUP", "LAST", "BACKUP", "NEXT",
                                 "RESTORE", "STATUS"]
-    assert lines[-1] == ("11 PVCs covered: 4 ok, 1 stale, 1 failing, 1 never, 2 stuck, "
+    assert lines[-1] == ("12 PVCs covered: 4 ok, 2 stale, 2 failing, 1 never, 2 stuck, "
                          "1 missing, 1 drift")
+    assert any(line.startswith("apps/broken: stale,failing: backup: the latest mover run failed")
+               and line.endswith("; last backup 3d ago, overdue after 2h") for line in lines)
     assert "apps/stale: stale: backup: last backup 3d 2h ago, overdue after 2d" in lines
     assert "    | ERROR: backup failed" in lines
     markdown = cli("status", HOMELAB, state, "--now", NOW, "--format", "markdown").out
@@ -276,7 +279,7 @@ def test_concatenated_lists_and_stdin(installed, tmp_path):
     text = json.dumps(fx.as_list(rest), indent=2) + "\n" + json.dumps(fx.as_list(secrets))
     result = installed("status", HOMELAB, "-", "--now", NOW, "--format", "json", stdin=text)
     assert result.code == 1, result.err
-    assert json.loads(result.out)["summary"]["total"] == 11
+    assert json.loads(result.out)["summary"]["total"] == 12
 
 
 # -- kubectl ----------------------------------------------------------------------------
@@ -336,7 +339,7 @@ def test_kubectl_invocation_is_the_documented_one(cli, kubectl, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", "/tmp/kube-a")
     result = cli("status", HOMELAB, "--now", NOW, "--format", "json")
     assert result.code == 1, result.err
-    assert json.loads(result.out)["summary"]["total"] == 11
+    assert json.loads(result.out)["summary"]["total"] == 12
     assert sorted(c["argv"] for c in kubectl()) == sorted(DOCUMENTED)
     assert {c["kubeconfig"] for c in kubectl()} == {"/tmp/kube-a"}
     readme = (ROOT / "README.md").read_text("utf-8")
