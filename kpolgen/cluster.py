@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from kpolgen import naming
+from kpolgen.tables import clean
 
 RESOURCES = ("persistentvolumeclaims,replicationsources.volsync.backube,"
              "replicationdestinations.volsync.backube")
@@ -114,12 +115,17 @@ def read_cluster(context: str | None) -> list[dict[str, Any]]:
     """Run both kubectl calls (at the same time) and return their objects."""
     commands = kubectl_commands(context)
     if shutil.which(commands[0][0]) is None:
-        raise ReadError("kubectl: not found on PATH; install it, or save the objects "
-                        "elsewhere and pass the file: kubectl get " + RESOURCES + ",secrets "
-                        "-A -o json > state.json; kpolgen status CONFIG state.json")
-    running = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL) for cmd in commands]
+        raise ReadError("kubectl: not found on PATH; install it, or give the output of the "
+                        "two `kubectl get ... -o json` commands (README: Day two) as INPUT")
+    running: list[subprocess.Popen[bytes]] = []
     try:
+        for cmd in commands:
+            try:
+                running.append(subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL))
+            except OSError as exc:
+                raise ReadError(f"{' '.join(cmd)}: cannot run kubectl: "
+                                f"{exc.strerror or exc}") from None
         return [item for cmd, proc in zip(commands, running, strict=True)
                 for item in _collect(cmd, proc)]
     finally:
@@ -139,7 +145,7 @@ def _collect(cmd: list[str], proc: subprocess.Popen[bytes]) -> list[dict[str, An
     except subprocess.TimeoutExpired:
         raise ReadError(f"{shown}: no answer in {TIMEOUT} s") from None
     if proc.returncode != 0:
-        lines = stderr.decode(errors="replace").strip().splitlines()
+        lines = [clean(line) for line in stderr.decode(errors="replace").strip().splitlines()]
         raise ReadError(_explain(cmd, proc.returncode, "\n".join(lines[-20:])))
     try:
         text = stdout.decode()

@@ -212,6 +212,7 @@ class Checker:
         self.now = now
         self.tolerances = tolerances
         self.auditor = Auditor(self.cfg, "default")
+        self.tiers = set(self.cfg.tier_names())
         self.pvcs: list[dict[str, Any]] = []
         self.index: dict[tuple[str, str, str], dict[str, Any]] = {}
         for obj in objects:
@@ -229,7 +230,7 @@ class Checker:
             namespace, name = str(metadata.get("namespace", "")), str(metadata.get("name", ""))
             entry = self.auditor.classify(namespace, name, "PersistentVolumeClaim", metadata,
                                           _mapping(pvc.get("spec")), "cluster")
-            if entry.status in COVERED:
+            if entry.status in COVERED and entry.tier in self.tiers:
                 out.append(self.row(pvc, namespace, name, str(entry.tier)))
         return sorted(out, key=lambda r: (r.namespace, r.name))
 
