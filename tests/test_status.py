@@ -474,3 +474,19 @@ def test_cluster_text_cannot_drive_the_terminal(cli, tmp_path):
         out = cli("status", HOMELAB, saved, "--now", NOW, "--format", output_format).out
         assert "\x1b" not in out and "\x07" not in out, output_format
         assert "forged line" in out and "\nforged line" not in out
+
+
+def test_readme_cronjob_recipe_is_valid():
+    import yaml
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    block = readme.split("**In the cluster**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    docs = list(yaml.safe_load_all(block))
+    assert [d["kind"] for d in docs] == ["CronJob", "ClusterRole"]
+    for doc in docs:
+        assert validate_manifest(doc) == [], doc["kind"]
+    verbs = {(group, resource) for rule in docs[1]["rules"] for group in rule["apiGroups"]
+             for resource in rule["resources"]}
+    assert verbs == {("", "persistentvolumeclaims"), ("", "secrets"),
+                     ("volsync.backube", "replicationsources"),
+                     ("volsync.backube", "replicationdestinations")}
