@@ -325,6 +325,8 @@ class Checker:
                 found["pending"] = f"no backup yet; created {human(self.now - created)} ago"
             else:
                 found["never"] = "no backup has completed"
+        if _mapping(source.get("spec")).get("paused") is True:
+            found["paused"] = "the ReplicationSource is paused (spec.paused)"
         state = next(s for s in ("failing", "never", "stale", "pending", "ok") if s in found)
         return Backup(state, name, **fields, problems=tuple(s for s in PROBLEMS if s in found),
                       mover_logs=_log_tail(mover) if "failing" in found else (),

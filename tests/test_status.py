@@ -132,6 +132,17 @@ def test_what_each_case_reports(cli, tmp_path):
     assert rows["restoring"]["restore"]["pendingSeconds"] == 8 * 60
 
 
+def test_a_paused_source_says_so(cli, tmp_path):
+    objects = fx.cases(plan_for(HOMELAB))["stale"]
+    objects[2]["spec"]["paused"] = True
+    saved = tmp_path / "paused.json"
+    saved.write_text(json.dumps(fx.as_list(objects)))
+    _code, report = status_json(cli, HOMELAB, saved)
+    [row] = report["pvcs"]
+    assert row["statuses"] == ["stale"]  # paused by hand is not drift, but it explains
+    assert row["backup"]["reason"].endswith("the ReplicationSource is paused (spec.paused)")
+
+
 def test_secret_values_are_never_shown(cli, tmp_path):
     state = write_state(tmp_path)
     text = state.read_text()
