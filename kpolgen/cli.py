@@ -82,6 +82,11 @@ SetOpt = Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 - typer nee
     help="Override a config value by dotted key, e.g. --set kyverno.version=1.18 (repeatable).")]
 EngineOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--engine", metavar="ENGINE", help="Override kyverno.engine: auto, cel or clusterpolicy.")]
+TableFormatOpt = Annotated[str, typer.Option("--format", metavar="FORMAT",
+                                             help="table, json or markdown.")]
+FailOnOpt = Annotated[str, typer.Option(
+    "--fail-on", metavar="STATUSES",
+    help="Comma-separated statuses that make the exit code 1 ('none' for never).")]
 
 
 def _err(text: str) -> None:
@@ -318,8 +323,7 @@ def audit(
                                 "or '-' for stdin, e.g. `kustomize build . | kpolgen audit "
                                 "kpolgen.yaml -`.",
         show_default=False)],
-    output_format: Annotated[str, typer.Option(
-        "--format", metavar="FORMAT", help="table, json or markdown.")] = "table",
+    output_format: TableFormatOpt = "table",
     fail_on: Annotated[str, typer.Option(
         "--fail-on", metavar="STATUSES",
         help="Comma-separated statuses that make the exit code 1 ('none' for never); "
@@ -380,12 +384,8 @@ def status(
     context: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--context", metavar="CONTEXT", help="kubeconfig context for kubectl (KUBECONFIG is "
                                              "honoured).")] = None,
-    output_format: Annotated[str, typer.Option(
-        "--format", metavar="FORMAT", help="table, json or markdown.")] = "table",
-    fail_on: Annotated[str, typer.Option(
-        "--fail-on", metavar="STATUSES",
-        help="Comma-separated statuses that make the exit code 1 ('none' for never).")
-    ] = ",".join(("stale", "failing", "never", "stuck", "missing", "drift")),
+    output_format: TableFormatOpt = "table",
+    fail_on: FailOnOpt = "stale,failing,never,stuck,missing,drift,orphaned",
     stale_after: Annotated[str, typer.Option(
         "--stale-after", metavar="Nx|DURATION",
         help="When a backup is stale: a multiple of the longest gap between two runs of the "
@@ -409,7 +409,7 @@ def status(
     from kpolgen import status as checker
 
     _choice("status", "--format", output_format, ("table", "json", "markdown"))
-    failing = _fail_on("status", fail_on, checker.PROBLEMS)
+    failing = _fail_on("status", fail_on, checker.FAIL_ON)
     try:
         tolerances = checker.tolerances(stale_after, stuck_after)
     except ValueError as exc:
@@ -429,14 +429,14 @@ def status(
     except cluster.ReadError as exc:
         _err(f"kpolgen status: error: {exc}")
         raise typer.Exit(EXIT_INPUT) from None
-    rows = checker.report(plan, objects, moment, tolerances)
+    found = checker.report(plan, objects, moment, tolerances)
     if output_format == "json":
-        sys.stdout.write(status_formats.as_json(rows, moment, tolerances))
+        sys.stdout.write(status_formats.as_json(found, moment, tolerances))
     elif output_format == "markdown":
-        sys.stdout.write(status_formats.as_markdown(rows, moment))
+        sys.stdout.write(status_formats.as_markdown(found, moment))
     else:
-        status_formats.print_table(rows, moment, sys.stdout)
-    if any(s in failing for row in rows for s in row.statuses):
+        status_formats.print_table(found, moment, sys.stdout)
+    if checker.failed(found, failing):
         raise typer.Exit(EXIT_FAIL)
 
 

@@ -9,7 +9,9 @@ Statuses (a PVC can have several): ok, stale (the last successful backup is olde
 tolerance), failing (the latest mover run or the Synchronizing condition reports an error),
 never (no backup has completed, and the first is overdue), stuck (a restoring PVC has been
 Pending longer than the tolerance), missing (the Secret or ReplicationSource does not
-exist), drift (they exist but differ from what the policies generate).
+exist), drift (they exist but differ from what the policies generate). Besides the PVCs:
+objects kpolgen's policies generated (its label) whose PVC is gone or no longer covered are
+``orphaned`` (Kyverno did not remove them: backups that go on, a left-over restore object).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from kpolgen.tables import clean as _clean
 
 STATUSES = ("ok", "stale", "failing", "never", "stuck", "missing", "drift")
 PROBLEMS = STATUSES[1:]
+ORPHANED = "orphaned"
+FAIL_ON = (*PROBLEMS, ORPHANED)
 COVERED = ("protected", "conflict")
 LOG_LINES = 5
 MAX_FACTOR = 1000
@@ -90,6 +94,17 @@ class Row(NamedTuple):
     missing: tuple[str, ...]
     drift: tuple[Drift, ...]
     statuses: tuple[str, ...]
+
+
+class Orphan(NamedTuple):
+    target: str  # "ReplicationSource ns/name"
+    pvc: str  # "ns/name" of the PVC it was generated for
+    reason: str
+
+
+class Report(NamedTuple):
+    rows: list[Row]
+    orphans: list[Orphan]
 
 
 def _text(value: Any) -> str:
@@ -223,16 +238,42 @@ class Checker:
                 self.pvcs.append(obj)
             self.index[key] = obj
 
-    def rows(self) -> list[Row]:
-        out = []
+    def report(self) -> Report:
+        rows, uncovered = [], {}
         for pvc in self.pvcs:
             metadata = _mapping(pvc.get("metadata"))
             namespace, name = str(metadata.get("namespace", "")), str(metadata.get("name", ""))
             entry = self.auditor.classify(namespace, name, "PersistentVolumeClaim", metadata,
                                           _mapping(pvc.get("spec")), "cluster")
             if entry.status in COVERED and entry.tier in self.tiers:
-                out.append(self.row(pvc, namespace, name, str(entry.tier)))
-        return sorted(out, key=lambda r: (r.namespace, r.name))
+                rows.append(self.row(pvc, namespace, name, str(entry.tier)))
+            else:
+                uncovered[(namespace, name)] = entry.reason
+        rows.sort(key=lambda r: (r.namespace, r.name))
+        return Report(rows, self.orphans(uncovered))
+
+    def orphans(self, uncovered: dict[tuple[str, str], str]) -> list[Orphan]:
+        """kpolgen's objects (by its label) for PVCs that are gone or not covered."""
+        names = {"Secret": naming.secret_name(self.cfg),
+                 "ReplicationSource": naming.source_name(self.cfg),
+                 naming.RD_KIND: naming.destination_name(self.cfg)}
+        out = []
+        for (kind, namespace, name), obj in self.index.items():
+            labels = _mapping(_mapping(obj.get("metadata")).get("labels"))
+            if kind not in names or any(labels.get(k) != v for k, v in naming.PART_OF.items()):
+                continue
+            pvc = _mapping(obj.get("spec")).get("sourcePVC") if kind == "ReplicationSource" \
+                else names[kind].pvc_of(name)
+            if not isinstance(pvc, str) or (
+                    ("PersistentVolumeClaim", namespace, pvc) in self.index
+                    and (namespace, pvc) not in uncovered):
+                continue
+            why = uncovered.get((namespace, pvc))
+            reason = (f"PersistentVolumeClaim {namespace}/{pvc} does not exist" if why is None
+                      else f"PersistentVolumeClaim {namespace}/{pvc} is not covered ({why})")
+            out.append(Orphan(f"{kind} {namespace}/{name}", f"{namespace}/{pvc}",
+                              reason + ": Kyverno did not remove it; delete it"))
+        return sorted(out)
 
     def tolerance(self, tier: str) -> dt.timedelta | None:
         if self.tolerances.stale_after is not None:
@@ -380,20 +421,30 @@ class Checker:
 
 
 def report(plan: Plan, objects: Iterable[dict[str, Any]], now: dt.datetime,
-           tolerances: Tolerances | None = None) -> list[Row]:
-    return Checker(plan, objects, now, tolerances or Tolerances()).rows()
+           tolerances: Tolerances | None = None) -> Report:
+    return Checker(plan, objects, now, tolerances or Tolerances()).report()
 
 
-def summary(rows: list[Row]) -> dict[str, int]:
+def summary(found: Report) -> dict[str, int]:
     counts = dict.fromkeys(STATUSES, 0)
-    for row in rows:
+    for row in found.rows:
         for status in row.statuses:
             counts[status] += 1
-    return {"total": len(rows), **counts}
+    return {"total": len(found.rows), **counts, ORPHANED: len(found.orphans)}
 
 
-def summary_line(rows: list[Row]) -> str:
-    counts = summary(rows)
+def failed(found: Report, fail_on: set[str]) -> bool:
+    """Whether a status listed in --fail-on was found."""
+    return (any(s in fail_on for row in found.rows for s in row.statuses)
+            or (ORPHANED in fail_on and bool(found.orphans)))
+
+
+def summary_line(found: Report) -> str:
+    counts = summary(found)
     parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
     noun = "PVC" if counts["total"] == 1 else "PVCs"
-    return f"{counts['total']} {noun} covered: " + (", ".join(parts) if parts else "none found")
+    line = f"{counts['total']} {noun} covered: " + (", ".join(parts) if parts else "none found")
+    if found.orphans:
+        line += f"; {len(found.orphans)} orphaned object" + ("s" if len(found.orphans) > 1
+                                                             else "")
+    return line

@@ -8,7 +8,7 @@ import json
 from typing import IO, Any
 
 from kpolgen import status as core
-from kpolgen.status import Row, Tolerances, human
+from kpolgen.status import Report, Row, Tolerances, human
 
 COLOURS = {"ok": "green", "stale": "yellow", "failing": "bold red", "never": "bold red",
            "stuck": "bold red", "missing": "bold red", "drift": "yellow"}
@@ -22,9 +22,9 @@ def _seconds(delta: dt.timedelta | None) -> int | None:
     return None if delta is None else int(delta.total_seconds())
 
 
-def as_dict(rows: list[Row], now: dt.datetime, tolerances: Tolerances) -> dict[str, Any]:
+def as_dict(found: Report, now: dt.datetime, tolerances: Tolerances) -> dict[str, Any]:
     pvcs = []
-    for row in rows:
+    for row in found.rows:
         b, r = row.backup, row.restore
         pvcs.append({
             "namespace": row.namespace, "name": row.name, "tier": row.tier,
@@ -52,12 +52,14 @@ def as_dict(rows: list[Row], now: dt.datetime, tolerances: Tolerances) -> dict[s
                        "staleAfterSeconds": _seconds(tolerances.stale_after),
                        "stuckAfterSeconds": _seconds(tolerances.stuck_after)},
         "pvcs": pvcs,
-        "summary": core.summary(rows),
+        "orphans": [{"object": o.target, "pvc": o.pvc, "reason": o.reason}
+                    for o in found.orphans],
+        "summary": core.summary(found),
     }
 
 
-def as_json(rows: list[Row], now: dt.datetime, tolerances: Tolerances) -> str:
-    return json.dumps(as_dict(rows, now, tolerances), indent=2) + "\n"
+def as_json(found: Report, now: dt.datetime, tolerances: Tolerances) -> str:
+    return json.dumps(as_dict(found, now, tolerances), indent=2) + "\n"
 
 
 def _when(stamp: str | None, now: dt.datetime) -> str:
@@ -92,25 +94,27 @@ def details(row: Row) -> list[tuple[str, str, tuple[str, ...]]]:
     return out
 
 
-def print_table(rows: list[Row], now: dt.datetime, stream: IO[str]) -> None:
+def print_table(found: Report, now: dt.datetime, stream: IO[str]) -> None:
     from kpolgen import tables
 
     footer = []
-    for row in rows:
+    for row in found.rows:
         for status, text, logs in details(row):
             footer.append(f"{row.namespace}/{row.name}: {status}: {text}")
             footer += [f"    | {line}" for line in logs]
+    footer += [f"{o.target}: {core.ORPHANED}: {o.reason}" for o in found.orphans]
     if footer:
         footer.insert(0, "")
-    footer.append(core.summary_line(rows))
-    styles: list[str | None] = [COLOURS[row.statuses[0]] for row in rows]
-    tables.write(stream, HEADER, [_cells(row, now) for row in rows], len(HEADER) - 1,
+    footer.append(core.summary_line(found))
+    styles: list[str | None] = [COLOURS[row.statuses[0]] for row in found.rows]
+    tables.write(stream, HEADER, [_cells(row, now) for row in found.rows], len(HEADER) - 1,
                  styles, footer)
 
 
-def as_markdown(rows: list[Row], now: dt.datetime) -> str:
+def as_markdown(found: Report, now: dt.datetime) -> str:
     from kpolgen.tables import md_cell
 
+    rows = found.rows
     lines = ["| " + " | ".join(h.lower() for h in HEADER) + " |",
              "| " + " | ".join("---" for _ in HEADER) + " |"]
     for row in rows:
@@ -125,5 +129,8 @@ def as_markdown(rows: list[Row], now: dt.datetime) -> str:
         lines.append(f"- `{where}` **{status}**: {md_cell(text)}")
         if logs:
             lines += ["  ```", *(f"  {line.replace('```', '` ` `')}" for line in logs), "  ```"]
-    lines += ["", core.summary_line(rows)]
+    orphans = [f"- `{md_cell(o.target)}` **{core.ORPHANED}**: {md_cell(o.reason)}"
+               for o in found.orphans]
+    lines += ["", *orphans] if orphans else []
+    lines += ["", core.summary_line(found)]
     return "\n".join(lines) + "\n"

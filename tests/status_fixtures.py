@@ -138,8 +138,8 @@ def restore_done(claim: dict[str, Any], image: str) -> dict[str, Any]:
 
 def cases(plan: Plan, places: dict[str, tuple[str, str]] | None = None
           ) -> dict[str, list[dict[str, Any]]]:
-    """Objects per case; each case's PVC is named after it in namespace 'apps' unless
-    ``places`` names it (case -> (namespace, name))."""
+    """Objects per case, the PVC first (none for 'gone'); each case's PVC is named after it
+    in namespace 'apps' unless ``places`` names it (case -> (namespace, name))."""
     cfg = plan.config
     names = cfg.tier_names()
     hourly = "hourly" if "hourly" in names else names[0]
@@ -203,8 +203,12 @@ def cases(plan: Plan, places: dict[str, tuple[str, str]] | None = None
         add("leftover", claim, *backup_objects(plan, claim, {}), destination(
             plan, claim, restore_done(claim, "volsync-leftover-restore-dst-1") | {
                 "lastManualSync": earlier}, trigger=earlier))
+    # orphaned: the PVC was deleted, or its label removed, and Kyverno left the objects
+    out["gone"] = backup_objects(plan, pvc(plan, *at("gone"), hourly), synced(ago(days=5)))
+    labelled = pvc(plan, *at("unlabelled"), hourly)
+    _secret, leftover = backup_objects(plan, labelled, synced(ago(days=2)))
     # not covered: unlabelled, unknown tier, excluded namespace
-    add("unlabelled", pvc(plan, *at("unlabelled"), None))
+    add("unlabelled", pvc(plan, *at("unlabelled"), None), leftover)
     add("unknown-tier", pvc(plan, *at("unknown-tier"), hourly.capitalize() + "x"))
     add("excluded", pvc(plan, cfg.excluded_namespaces[0], "excluded", hourly))
     return out
@@ -225,7 +229,8 @@ def small_cluster(plan: Plan) -> dict[str, Any]:
     places = {"healthy": ("media", "photos"), "stale": ("media", "music"),
                "failing": ("db", "postgres"), "restored": ("home", "hass-config"),
                "stuck": ("home", "zigbee"), "drift": ("db", "redis"),
-               "missing": ("media", "jellyfin-config"), "unlabelled": ("media", "cache")}
+               "missing": ("media", "jellyfin-config"), "unlabelled": ("media", "cache"),
+               "gone": ("media", "old-app")}
     picked = cases(plan, places)
     return as_list([obj for case in places for obj in picked[case]])
 

@@ -92,7 +92,16 @@ def test_every_case_for_both_engines(cli, tmp_path, config, engine):
                                                                                   name)
     assert rows[("apps", "restored")]["restore"]["replicationDestination"] == "restored-restore"
     assert report["summary"] == {"total": 12, "ok": 4, "stale": 2, "failing": 2, "never": 1,
-                                 "stuck": 2, "missing": 1, "drift": 1}
+                                 "stuck": 2, "missing": 1, "drift": 1, "orphaned": 3}
+    # left by Kyverno: a deleted PVC's objects, and the backup of a PVC whose label was removed
+    orphans = {o["object"]: o["reason"] for o in report["orphans"]}
+    assert list(orphans) == ["ReplicationSource apps/gone-backup",
+                             "ReplicationSource apps/unlabelled-backup",
+                             "Secret apps/gone-volsync-restic"]
+    assert orphans["Secret apps/gone-volsync-restic"].startswith(
+        "PersistentVolumeClaim apps/gone does not exist: Kyverno did not remove it")
+    assert orphans["ReplicationSource apps/unlabelled-backup"].startswith(
+        "PersistentVolumeClaim apps/unlabelled is not covered (no backup label)")
 
 
 def test_what_each_case_reports(cli, tmp_path):
@@ -214,11 +223,16 @@ def test_fail_on(cli, tmp_path):
     stale.write_text(json.dumps(fx.as_list(fx.cases(plan)["stale"])))
     assert cli("status", HOMELAB, stale, "--now", NOW, "--fail-on", "failing,drift").code == 0
     assert cli("status", HOMELAB, stale, "--now", NOW, "--fail-on", "failing,stale").code == 1
+    gone = tmp_path / "gone.json"
+    gone.write_text(json.dumps(fx.as_list(fx.cases(plan)["gone"])))
+    assert cli("status", HOMELAB, gone, "--now", NOW, "--fail-on", "drift,missing").code == 0
+    assert cli("status", HOMELAB, gone, "--now", NOW).code == 1  # orphaned is in the default
 
 
 def test_json_schema_is_stable(cli, tmp_path):
     _code, report = status_json(cli, HOMELAB, write_state(tmp_path))
-    assert list(report) == ["schemaVersion", "now", "tolerances", "pvcs", "summary"]
+    assert list(report) == ["schemaVersion", "now", "tolerances", "pvcs", "orphans", "summary"]
+    assert all(list(o) == ["object", "pvc", "reason"] for o in report["orphans"])
     assert report["schemaVersion"] == 1 and report["now"] == NOW
     assert report["tolerances"] == {"staleFactor": 2.0, "staleAfterSeconds": None,
                                     "stuckAfterSeconds": 3600}
@@ -243,7 +257,9 @@ def test_table_and_markdown(cli, tmp_path):
     assert lines[0].split() == ["NAMESPACE", "PVC", "TIER", "BACKUP", "LAST", "BACKUP", "NEXT",
                                 "RESTORE", "STATUS"]
     assert lines[-1] == ("12 PVCs covered: 4 ok, 2 stale, 2 failing, 1 never, 2 stuck, "
-                         "1 missing, 1 drift")
+                         "1 missing, 1 drift; 3 orphaned objects")
+    assert ("ReplicationSource apps/gone-backup: orphaned: PersistentVolumeClaim apps/gone does "
+            "not exist: Kyverno did not remove it; delete it") in lines
     assert any(line.startswith("apps/broken: stale,failing: backup: the latest mover run failed")
                and line.endswith("; last backup 3d ago, overdue after 2h") for line in lines)
     assert "apps/stale: stale: backup: last backup 3d 2h ago, overdue after 2d" in lines
