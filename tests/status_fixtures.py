@@ -237,7 +237,7 @@ def small_cluster(plan: Plan) -> dict[str, Any]:
 
 def homelab_plan() -> Plan:
     from kpolgen.config import load
-    from kpolgen.plan import make_plan
+    from kpolgen.engines import make_plan
 
     cfg, _doc, _warnings = load(ROOT / "examples" / "homelab.yaml", [])
     return make_plan(cfg)

@@ -22,7 +22,7 @@ from k8s_schemas import validate_manifest
 
 from kpolgen import cluster, naming
 from kpolgen.config import load
-from kpolgen.plan import make_plan
+from kpolgen.engines import make_plan
 
 LEGACY = ROOT / "examples" / "legacy-kyverno-1.16.yaml"
 NOW = "2026-12-01T12:00:00Z"
