@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -145,13 +146,23 @@ def _collect(cmd: list[str], proc: subprocess.Popen[bytes]) -> list[dict[str, An
     except subprocess.TimeoutExpired:
         raise ReadError(f"{shown}: no answer in {TIMEOUT} s") from None
     if proc.returncode != 0:
-        lines = [clean(line) for line in stderr.decode(errors="replace").strip().splitlines()]
-        raise ReadError(_explain(cmd, proc.returncode, "\n".join(lines[-20:])))
+        raise ReadError(_explain(cmd, proc.returncode, _message(stderr)))
     try:
         text = stdout.decode()
     except UnicodeDecodeError:
         raise ReadError(f"{shown}: the output is not UTF-8") from None
     return parse(text, shown)
+
+
+_KLOG = re.compile(r"[EWI]\d{4} \d\d:\d\d:\d\d\.\d+ ")
+
+
+def _message(stderr: bytes) -> str:
+    """kubectl's own message: its client-go log lines (which repeat one error per retry)
+    only when there is nothing else."""
+    lines = [clean(line) for line in stderr.decode(errors="replace").strip().splitlines()]
+    said = [line for line in lines if not _KLOG.match(line)]
+    return "\n".join((said or lines[-1:])[-20:])
 
 
 def _explain(cmd: list[str], code: int, stderr: str) -> str:

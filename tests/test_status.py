@@ -323,6 +323,13 @@ if mode == "context":
 if mode == "nocrd":
     sys.stderr.write('error: the server doesn\\'t have a resource type "replicationsources"\\n')
     sys.exit(1)
+if mode == "refused":
+    for _ in range(5):
+        sys.stderr.write('E1201 11:38:22.689420   19198 memcache.go:265] "Unhandled Error" '
+                         'err="couldn\\'t get current server API group list"\\n')
+    sys.stderr.write("The connection to the server localhost:8080 was refused - did you "
+                     "specify the right host or port?\\n")
+    sys.exit(1)
 if mode == "garbage":
     print("<html>proxy error</html>")
     sys.exit(0)
@@ -384,12 +391,13 @@ def test_kubectl_context(cli, kubectl):
     ("context", 'error: context "nope" does not exist'),
     ("nocrd", "VolSync's CRDs are not installed"),
     ("garbage", "not JSON"),
+    ("refused", "failed (exit code 1): The connection to the server localhost:8080 was refused"),
 ])
 def test_kubectl_errors(cli, kubectl, monkeypatch, mode, message):
     monkeypatch.setenv("KUBECTL_MODE", mode)
     result = cli("status", HOMELAB, "--context", "nope")
     assert result.code == 2 and message in result.err and "Traceback" not in result.err
-    assert result.out == ""
+    assert result.out == "" and "memcache.go" not in result.err  # client-go's retry log
 
 
 def test_kubectl_missing(cli, tmp_path, monkeypatch):
