@@ -525,3 +525,16 @@ def test_readme_cronjob_recipe_is_valid():
     assert verbs == {("", "persistentvolumeclaims"), ("", "secrets"),
                      ("volsync.backube", "replicationsources"),
                      ("volsync.backube", "replicationdestinations")}
+
+
+@pytest.mark.parametrize(("config", "engine"), ENGINES)
+def test_both_engines_label_the_secret_as_the_kubectl_call_selects(config, engine):
+    """The Secrets kubectl is asked for carry this label in both engines' output."""
+    from conftest import render_docs
+
+    [policy] = [d for d in render_docs(config)
+                if d["metadata"]["name"] == naming.POLICY_BACKUP]
+    text = json.dumps(policy["spec"])
+    secret = text[text.index("-volsync-restic"):text.index("Opaque")]
+    key, value = cluster.SECRET_SELECTOR.split("=")
+    assert (f"'{key}': '{value}'" if engine == "cel" else f'"{key}": "{value}"') in secret
