@@ -17,7 +17,9 @@ import itertools
 DESCRIPTORS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
                "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
                "@hourly": "0 * * * *"}
-_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+# the five fields and the values robfig's standard parser accepts (Sunday is 0 only)
+FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12),
+          ("day of week", 0, 6))
 # 2024-01-01 + 8 years covers every weekday/leap-day combination a schedule can wait for
 # (29 February on a given weekday repeats within 28 years, but its gap is at most 8 years).
 _START = dt.date(2024, 1, 1)
@@ -28,8 +30,7 @@ class CronError(ValueError):
     """A schedule robfig/cron would not accept."""
 
 
-def _field(text: str, low: int, high: int, *, weekday: bool = False) -> tuple[frozenset[int],
-                                                                             bool]:
+def _field(text: str, low: int, high: int) -> tuple[frozenset[int], bool]:
     """(values, star): star when the field is an unrestricted ``*`` (robfig's starBit)."""
     values: set[int] = set()
     star = False
@@ -48,12 +49,10 @@ def _field(text: str, low: int, high: int, *, weekday: bool = False) -> tuple[fr
             if not first.isdigit() or (dash and not last.isdigit()):
                 raise CronError(f"bad field {text!r}")
             start = int(first)
-            # 'n/m' runs to the field's end: robfig's, which is 6 (Saturday) for weekdays
-            end = int(last) if dash else ((6 if weekday else high) if step_text else start)
+            end = int(last) if dash else (high if step_text else start)  # 'n/m': n to the end
         if not low <= start <= end <= high:
             raise CronError(f"{text!r} is outside {low}-{high}")
-        # robfig accepts 0-6; VolSync's pattern lets 7 through: read it as Sunday
-        values.update(v % 7 if weekday else v for v in range(start, end + 1, step))
+        values.update(range(start, end + 1, step))
     return frozenset(values), star
 
 
@@ -64,8 +63,8 @@ def longest_gap(schedule: str) -> dt.timedelta | None:
     fields = expr.split()
     if len(fields) != 5:
         raise CronError(f"expected 5 fields, got {len(fields)}")
-    parsed = [_field(text, low, high, weekday=i == 4)
-              for i, (text, (low, high)) in enumerate(zip(fields, _BOUNDS, strict=True))]
+    parsed = [_field(text, low, high)
+              for text, (_name, low, high) in zip(fields, FIELDS, strict=True)]
     (minutes, _), (hours, _), (doms, dom_star), (months, _), (dows, dow_star) = parsed
     times = sorted(h * 60 + m for h in hours for m in minutes)
     longest = max((b - a for a, b in itertools.pairwise(times)), default=0)

@@ -1,9 +1,10 @@
 """`kpolgen status`: is every covered PVC backed up, and did every restore finish?
 
 Pure: takes the live objects (already read, Secrets reduced by ``cluster``), the Plan and a
-clock, and returns one ``Row`` per PVC the config covers (the PVCs ``audit`` calls protected
-or conflict: the backup policy generates objects for both). What the policies should have
-generated comes from ``volsync_objects`` filled in for each PVC, names from ``naming``.
+clock, and returns one ``Row`` per PVC the config covers (the PVCs ``classify`` calls
+protected or conflict with a configured tier, as for ``audit`` and ``explain``). What the
+policies should have generated comes from ``volsync_objects`` filled in for each PVC, names
+from ``naming``.
 
 Statuses (a PVC can have several): ok, stale (the last successful backup is older than the
 tolerance), failing (the latest mover run or the Synchronizing condition reports an error),
@@ -22,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from kpolgen import cron, naming, volsync_objects
-from kpolgen.audit import Auditor
+from kpolgen.classify import Classifier
 from kpolgen.cluster import REPOSITORY_KEY, digest
 from kpolgen.plan import Plan
 from kpolgen.tables import clean as _clean
@@ -226,7 +227,7 @@ class Checker:
         self.cfg = plan.config
         self.now = now
         self.tolerances = tolerances
-        self.auditor = Auditor(self.cfg, "default")
+        self.classifier = Classifier(self.cfg, "default")
         self.tiers = set(self.cfg.tier_names())
         self.pvcs: list[dict[str, Any]] = []
         self.index: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -243,7 +244,7 @@ class Checker:
         for pvc in self.pvcs:
             metadata = _mapping(pvc.get("metadata"))
             namespace, name = str(metadata.get("namespace", "")), str(metadata.get("name", ""))
-            entry = self.auditor.classify(namespace, name, "PersistentVolumeClaim", metadata,
+            entry = self.classifier.classify(namespace, name, "PersistentVolumeClaim", metadata,
                                           _mapping(pvc.get("spec")), "cluster")
             if entry.status in COVERED and entry.tier in self.tiers:
                 rows.append(self.row(pvc, namespace, name, str(entry.tier)))

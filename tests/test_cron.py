@@ -22,13 +22,13 @@ H, D = dt.timedelta(hours=1), dt.timedelta(days=1)
     ("0 0,12 * * *", 12 * H),
     ("0 1-5/2 * * *", 20 * H),  # 1, 3, 5, then 1 the next day
     ("0 2 * * 0", 7 * D),
-    ("0 2 * * 7", 7 * D),  # VolSync's pattern lets 7 through: Sunday
     ("0 2 * * 1-5", 3 * D),  # Friday to Monday
     ("0 0 1 * *", 31 * D),
     ("0 0 1 * 1", 7 * D),  # both restricted: either matches (robfig, like Vixie cron)
     ("0 0 */2 * 1", 2 * D),  # */2 with a step is restricted too: odd days OR Mondays
     ("0 0 */1 * 1", 7 * D),  # */1 is "*": every Monday
     ("0 0 * * */2", 2 * D),  # Sun, Tue, Thu, Sat
+    ("0 0 * * 1/2", 3 * D),  # 'n/m' runs to the end (Saturday): Mon, Wed, Fri, then Mon
     ("0 0 29 2 *", 1461 * D),
     ("@hourly", H), ("@daily", D), ("@weekly", 7 * D), ("@monthly", 31 * D),
     ("@yearly", 366 * D),
@@ -41,7 +41,7 @@ def test_never_runs():
     assert longest_gap("0 0 30 2 *") is None
 
 
-@pytest.mark.parametrize("schedule", ["0 * * *", "60 * * * *", "0 24 * * *", "* * 0 * *",
+@pytest.mark.parametrize("schedule", ["0 * * *", "60 * * * *", "0 0 * * 7", "0 24 * * *", "* * 0 * *",
                                       "*/0 * * * *", "a * * * *", "5-1 * * * *"])
 def test_refused(schedule):
     with pytest.raises(CronError):
