@@ -276,10 +276,11 @@ class Checker:
                               reason + ": Kyverno did not remove it; delete it"))
         return sorted(out)
 
-    def tolerance(self, tier: str) -> dt.timedelta | None:
+    def tolerance(self, schedule: str) -> dt.timedelta | None:
+        """How old the last backup may be: a multiple of the longest gap of the schedule the
+        policies give this PVC, or the fixed --stale-after."""
         if self.tolerances.stale_after is not None:
             return self.tolerances.stale_after
-        schedule = next(t.schedule for t in self.cfg.tiers if t.name == tier)
         try:
             gap = cron.longest_gap(schedule)
         except cron.CronError:
@@ -305,7 +306,8 @@ class Checker:
                 drift += _diff(target, {"metadata": {"labels": want["metadata"]["labels"]},
                                         "spec": want["spec"]}, have, "")
         bound = _mapping(pvc.get("status")).get("phase") == "Bound"
-        backup = self.backup(want_source["metadata"]["name"], source, tier, bound)
+        backup = self.backup(want_source["metadata"]["name"], source,
+                             want_source["spec"]["trigger"]["schedule"], bound)
         restore = self.restore(pvc, namespace, dialect)
         found = {*backup.problems, restore.state}
         found.update(["missing"] if missing else [])
@@ -329,7 +331,7 @@ class Checker:
                 if labels.get(key) != value]
         return out
 
-    def backup(self, name: str, source: dict[str, Any] | None, tier: str,
+    def backup(self, name: str, source: dict[str, Any] | None, schedule: str,
                bound: bool) -> Backup:
         if source is None:
             return Backup("missing", name, reason=f"ReplicationSource {name} does not exist")
@@ -338,7 +340,7 @@ class Checker:
         result = mover.get("result") if isinstance(mover.get("result"), str) else None
         synchronizing = _condition(status, "Synchronizing")
         last = parse_time(status.get("lastSyncTime"))
-        tolerance = self.tolerance(tier)
+        tolerance = self.tolerance(schedule)
         fields = {
             "last_sync": status.get("lastSyncTime") if last else None,
             "last_sync_duration": (str(status["lastSyncDuration"])
