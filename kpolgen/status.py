@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from kpolgen import cron, naming, volsync_objects
+from kpolgen import cron, limits, naming, volsync_objects
 from kpolgen.classify import Classifier
 from kpolgen.cluster import REPOSITORY_KEY, digest
 from kpolgen.plan import Plan
@@ -244,9 +244,13 @@ class Checker:
         for pvc in self.pvcs:
             metadata = _mapping(pvc.get("metadata"))
             namespace, name = str(metadata.get("namespace", "")), str(metadata.get("name", ""))
+            spec = _mapping(pvc.get("spec"))
             entry = self.classifier.classify(namespace, name, "PersistentVolumeClaim", metadata,
-                                          _mapping(pvc.get("spec")), "cluster")
-            if entry.status in COVERED and entry.tier in self.tiers:
+                                          spec, "cluster")
+            left_alone = limits.not_backed_up(self.classifier.cfg, name, spec)
+            if left_alone:  # the policies generate nothing for it: nothing can be missing
+                uncovered[(namespace, name)] = left_alone
+            elif entry.status in COVERED and entry.tier in self.tiers:
                 rows.append(self.row(pvc, namespace, name, str(entry.tier)))
             else:
                 uncovered[(namespace, name)] = entry.reason

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from k8s_schemas import validate_manifest
 
-from kpolgen import cluster, naming
+from kpolgen import cluster, naming, schedule
 from kpolgen.config import load
 from kpolgen.engines import make_plan
 
@@ -123,7 +123,14 @@ def test_what_each_case_reports(cli, tmp_path):
     drift = {d["field"]: d for d in rows["drift"]["drift"]}
     assert set(drift) == {"data.RESTIC_REPOSITORY", "spec.trigger.schedule",
                           "spec.restic.retain.daily", "spec.restic.retain.weekly"}
-    assert drift["spec.trigger.schedule"]["expected"] == "30 2 * * *"
+    # the schedule the policies give this PVC: the daily tier's, spread by its uid
+    pvc = next(o for o in fx.cases(plan_for(HOMELAB))["drift"]
+               if o["kind"] == "PersistentVolumeClaim")
+    cfg = plan_for(HOMELAB).config
+    daily = next(t for t in cfg.tiers if t.name == "daily")
+    expected = schedule.fill(schedule.for_tier(cfg, daily), pvc["metadata"]["uid"])
+    assert expected.endswith(" 2 * * *")
+    assert drift["spec.trigger.schedule"]["expected"] == expected
     assert drift["spec.trigger.schedule"]["found"] == "0 3 * * *"
     repository = drift["data.RESTIC_REPOSITORY"]
     assert repository["expected"] == ("s3:http://rustfs.volsync-system.svc:9000/"
@@ -150,6 +157,21 @@ def test_a_paused_source_says_so(cli, tmp_path):
     [row] = report["pvcs"]
     assert row["statuses"] == ["stale"]  # paused by hand is not drift, but it explains
     assert row["backup"]["reason"].endswith("the ReplicationSource is paused (spec.paused)")
+
+
+@pytest.mark.parametrize("change", ["block", "long-name"])
+def test_a_pvc_the_policies_leave_alone_is_not_missing(cli, tmp_path, change):
+    """A labelled Block volume or a name too long for VolSync gets no backup objects from the
+    policies: it is not covered, and so not reported as missing."""
+    plan = plan_for(HOMELAB)
+    name = "x" * 240 if change == "long-name" else "raw"
+    volume = fx.pvc(plan, "apps", name, "daily")
+    if change == "block":
+        volume["spec"]["volumeMode"] = "Block"
+    saved = tmp_path / "left-alone.json"
+    saved.write_text(json.dumps(fx.as_list([volume])))
+    _code, report = status_json(cli, HOMELAB, saved)
+    assert report["pvcs"] == []
 
 
 def test_secret_values_are_never_shown(cli, tmp_path):
