@@ -2,8 +2,9 @@
 parses arguments, calls them and reports.
 
 Exit codes: 0 success; 1 ``render --check`` found the output out of date, ``lint`` found
-problems at or above --fail-on, or ``probe`` decided deny; 2 invalid input (usage, config
-errors, refused combinations); 3 output could not be written (``render -o DIR`` refuses to
+problems at or above --fail-on, ``probe`` decided deny, or ``audit``/``status`` found a
+--fail-on status; 2 invalid input (usage, config errors, refused combinations, a cluster or
+saved state that cannot be read); 3 output could not be written (``render -o DIR`` refuses to
 replace files kpolgen did not write), or an internal error.
 """
 
@@ -26,9 +27,10 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
 
 EPILOG = ("Exit codes: 0 ok; 1 `render --check` found differences, `lint` found problems, "
-          "`probe` decided deny or `audit` found a --fail-on status; 2 invalid config, usage or "
-          "refused combination; 3 output not written (a write error, or `render -o DIR` would "
-          "replace a file kpolgen did not write: see --force) or internal error.")
+          "`probe` decided deny or `audit`/`status` found a --fail-on status; 2 invalid "
+          "config, usage, refused combination or unreadable cluster state; 3 output not "
+          "written (a write error, or `render -o DIR` would replace a file kpolgen did not "
+          "write: see --force) or internal error.")
 
 COMMANDS: dict[str, Callable[..., None]] = {}
 
@@ -80,6 +82,11 @@ SetOpt = Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 - typer nee
     help="Override a config value by dotted key, e.g. --set kyverno.version=1.18 (repeatable).")]
 EngineOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--engine", metavar="ENGINE", help="Override kyverno.engine: auto, cel or clusterpolicy.")]
+TableFormatOpt = Annotated[str, typer.Option("--format", metavar="FORMAT",
+                                             help="table, json or markdown.")]
+FailOnOpt = Annotated[str, typer.Option(
+    "--fail-on", metavar="STATUSES",
+    help="Comma-separated statuses that make the exit code 1 ('none' for never).")]
 
 
 def _err(text: str) -> None:
@@ -107,6 +114,24 @@ def _choice(command: str, option: str, value: str, choices: list[str] | tuple[st
         _err(f"kpolgen {command}: error: unknown {option} {value!r} ({', '.join(choices)})")
         raise typer.Exit(EXIT_INPUT)
     return value
+
+
+def _fail_on(command: str, fail_on: str, known: tuple[str, ...]) -> set[str]:
+    """The statuses listed in --fail-on ('none' or '' for none)."""
+    failing = set() if fail_on in ("none", "") else {s.strip() for s in fail_on.split(",")}
+    unknown = failing - set(known)
+    if unknown:
+        _err(f"kpolgen {command}: error: unknown --fail-on status {sorted(unknown)[0]!r} "
+             f"({', '.join(known)})")
+        raise typer.Exit(EXIT_INPUT)
+    return failing
+
+
+def _stdin_once(command: str, config: Path, paths: list[str], what: str) -> None:
+    if paths.count("-") + (str(config) == "-") > 1:
+        _err(f"kpolgen {command}: error: '-' (stdin) can be read only once, for the config or "
+             f"for {what}")
+        raise typer.Exit(EXIT_INPUT)
 
 
 def _plan(config: Path, sets: list[str] | None, engine: str | None) -> Plan:
@@ -298,8 +323,7 @@ def audit(
                                 "or '-' for stdin, e.g. `kustomize build . | kpolgen audit "
                                 "kpolgen.yaml -`.",
         show_default=False)],
-    output_format: Annotated[str, typer.Option(
-        "--format", metavar="FORMAT", help="table, json or markdown.")] = "table",
+    output_format: TableFormatOpt = "table",
     fail_on: Annotated[str, typer.Option(
         "--fail-on", metavar="STATUSES",
         help="Comma-separated statuses that make the exit code 1 ('none' for never); "
@@ -321,15 +345,8 @@ def audit(
     from kpolgen import audit as auditor
 
     _choice("audit", "--format", output_format, ("table", "json", "markdown"))
-    failing = set() if fail_on in ("none", "") else {s.strip() for s in fail_on.split(",")}
-    unknown = failing - set(auditor.FAIL_ON)
-    if unknown:
-        _err(f"kpolgen audit: error: unknown --fail-on status {sorted(unknown)[0]!r} "
-             f"({', '.join(auditor.FAIL_ON)})")
-        raise typer.Exit(EXIT_INPUT)
-    if paths.count("-") + (str(config) == "-") > 1:
-        _err("kpolgen audit: error: '-' (stdin) can be read only once, for the config or for PATH")
-        raise typer.Exit(EXIT_INPUT)
+    failing = _fail_on("audit", fail_on, auditor.FAIL_ON)
+    _stdin_once("audit", config, paths, "PATH")
     for raw in paths:
         if raw != "-" and not Path(raw).exists():
             _err(f"{raw}: error: no such file or directory")
@@ -354,6 +371,72 @@ def audit(
         auditor.print_table(report, sys.stdout)
     if any(e.status in failing for e in report.entries) or (
             auditor.UNREADABLE in failing and report.reading.problems):
+        raise typer.Exit(EXIT_FAIL)
+
+
+@command
+def status(
+    config: ConfigArg,
+    inputs: Annotated[Optional[list[str]], typer.Argument(  # noqa: UP045
+        metavar="[INPUT]...", help="Saved `kubectl get ... -o json` output (files, or '-' for "
+                                   "stdin). Without INPUT, kubectl is run.",
+        show_default=False)] = None,
+    context: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--context", metavar="CONTEXT", help="kubeconfig context for kubectl (KUBECONFIG is "
+                                             "honoured).")] = None,
+    output_format: TableFormatOpt = "table",
+    fail_on: FailOnOpt = "stale,failing,never,stuck,missing,drift,orphaned",
+    stale_after: Annotated[str, typer.Option(
+        "--stale-after", metavar="Nx|DURATION",
+        help="When a backup is stale: a multiple of the longest gap between two runs of the "
+             "tier's schedule (2x), or a fixed time (36h, 90m, 2d).")] = "2x",
+    stuck_after: Annotated[str, typer.Option(
+        "--stuck-after", metavar="DURATION",
+        help="How long a restoring PVC may stay Pending before it is stuck.")] = "1h",
+    now: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--now", metavar="TIME", help="The time to compare with (RFC 3339, e.g. "
+                                      "2026-01-31T12:00:00Z); default: the clock.")] = None,
+    sets: SetOpt = None,
+    engine: EngineOpt = None,
+) -> None:
+    """Report, for every PVC the config covers, its backups, restore and drift in the cluster.
+
+    Exit 1 for a --fail-on status; 2 when the cluster or INPUT cannot be read.
+    """
+    import datetime as dt
+
+    from kpolgen import cluster, status_formats
+    from kpolgen import status as checker
+
+    _choice("status", "--format", output_format, ("table", "json", "markdown"))
+    failing = _fail_on("status", fail_on, checker.FAIL_ON)
+    try:
+        tolerances = checker.tolerances(stale_after, stuck_after)
+    except ValueError as exc:
+        _err(f"kpolgen status: error: {exc}")
+        raise typer.Exit(EXIT_INPUT) from None
+    moment = dt.datetime.now(dt.UTC) if now is None else checker.parse_time(now)
+    if moment is None:
+        _err(f"kpolgen status: error: --now must be an RFC 3339 time, got {now!r}")
+        raise typer.Exit(EXIT_INPUT)
+    if inputs and context:
+        _err("kpolgen status: error: --context is for kubectl; INPUT files are read as they are")
+        raise typer.Exit(EXIT_INPUT)
+    _stdin_once("status", config, inputs or [], "INPUT")
+    plan = _plan(config, sets, engine)
+    try:
+        objects = cluster.read_files(inputs) if inputs else cluster.read_cluster(context)
+    except cluster.ReadError as exc:
+        _err(f"kpolgen status: error: {exc}")
+        raise typer.Exit(EXIT_INPUT) from None
+    found = checker.report(plan, objects, moment, tolerances)
+    if output_format == "json":
+        sys.stdout.write(status_formats.as_json(found, moment, tolerances))
+    elif output_format == "markdown":
+        sys.stdout.write(status_formats.as_markdown(found, moment))
+    else:
+        status_formats.print_table(found, moment, sys.stdout)
+    if checker.failed(found, failing):
         raise typer.Exit(EXIT_FAIL)
 
 

@@ -60,3 +60,10 @@ def restorable(cfg: Config, length: int) -> bool:
 def block_problem() -> str:
     return ("spec.volumeMode is Block: VolSync's restic mover backs up and restores filesystems "
             "only, so kpolgen's policies leave this PVC alone")
+
+
+def not_backed_up(cfg: Config, name: str, spec: dict) -> str | None:
+    """Why kpolgen's backup policy generates nothing for a labelled PVC (None: it does)."""
+    if spec.get("volumeMode") == "Block":
+        return block_problem()
+    return backup_problem(cfg, len(name))

@@ -68,6 +68,20 @@ class Template(NamedTuple):
                   for p in self._merged()]
         return pieces[0] if len(pieces) == 1 else f"join('', [{', '.join(pieces)}])"
 
+    def pvc_of(self, value: str) -> str | None:
+        """The PVC whose value this is, for a template of literal text around one PVC
+        placeholder (an object name); None when ``value`` is not of that form."""
+        merged = self._merged()
+        if merged.count(PVC) != 1 or NAMESPACE in merged:
+            return None
+        at = merged.index(PVC)
+        head = "".join(str(p) for p in merged[:at])
+        tail = "".join(str(p) for p in merged[at + 1:])
+        if len(value) <= len(head) + len(tail) or not (value.startswith(head)
+                                                       and value.endswith(tail)):
+            return None
+        return value[len(head):len(value) - len(tail)]
+
     def _merged(self) -> list[str | object]:
         merged: list[str | object] = []
         for part in self.parts:

@@ -8,9 +8,10 @@ admission is written (a CEL expression, or a Kyverno ``{{ }}`` variable). An eng
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Protocol
 
-from kpolgen import naming
+from kpolgen import mover, naming, schedule
 from kpolgen.config.model import Config
 
 VOLSYNC_API = "volsync.backube/v1alpha1"
@@ -33,6 +34,62 @@ class Dialect(Protocol):
 
 def retain_value(key: str, value: int | str) -> int | str:
     return str(value) if key == "last" else value  # VolSync's retain.last is a string
+
+
+class Concrete:
+    """The values a policy computes, for one known PVC (an object as the API server holds
+    it): what Kyverno would generate for it."""
+
+    def __init__(self, cfg: Config, pvc: dict[str, Any], credential: str = "") -> None:
+        self.cfg = cfg
+        self.pvc = pvc
+        metadata = pvc["metadata"]
+        self.namespace = str(metadata.get("namespace", ""))
+        self.name_ = str(metadata["name"])
+        tier_name = str(metadata["labels"][cfg.label_key])
+        self.tier = next(t for t in cfg.tiers if t.name == tier_name)
+        self.credential_ = credential
+
+    def name(self, template: naming.Template) -> str:
+        return template.fill(self.namespace, self.name_)
+
+    def pvc_name(self) -> str:
+        return self.name_
+
+    def capacity(self) -> str:
+        return str(self.pvc["spec"]["resources"]["requests"]["storage"])
+
+    def access_modes(self) -> list[str]:
+        return list(self.pvc["spec"]["accessModes"])
+
+    def storage_class(self, fallback: str | None) -> str | None:
+        return self.pvc["spec"].get("storageClassName") or fallback
+
+    def restore_trigger(self) -> str:
+        return naming.RESTORE_TRIGGER_PREFIX + str(self.pvc["metadata"].get("uid", ""))
+
+    def destination_name(self) -> str:
+        return self.name(naming.destination_name(self.cfg))
+
+    def schedule(self) -> str:
+        spread = schedule.for_tier(self.cfg, self.tier)
+        return schedule.fill(spread, str(self.pvc["metadata"].get("uid", "")))
+
+    def retain(self) -> dict[str, Any]:
+        return {k: retain_value(k, v) for k, v in self.tier.retain}
+
+    def repository(self) -> str:
+        return naming.restic_repository(self.cfg).fill(self.namespace, self.name_)
+
+    def repository_base64(self) -> str:
+        return base64.b64encode(self.repository().encode()).decode()
+
+    def credential(self, _key: str) -> str:
+        return self.credential_
+
+    def mover_security_context(self) -> dict[str, Any] | None:
+        annotations = self.pvc["metadata"].get("annotations") or {}
+        return mover.resolve(self.cfg, self.tier, annotations).context
 
 
 def tier_table(cfg: Config) -> dict[str, dict[str, Any]]:

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import HOMELAB
+from conftest import HOMELAB, ROOT
 
 PROBE = """
 import json, sys
@@ -62,3 +62,10 @@ def test_lint_of_a_clean_tree_does_not_import_jsonschema():
 
     modules = imported("lint", str(HOMELAB), str(ROOT / "policies-out"))
     assert "kpolgen" in modules and not modules & {"jsonschema", "rich", "pydantic"}
+
+
+def test_status_from_saved_state_imports_no_template_engine_or_layout():
+    modules = imported("status", str(HOMELAB), str(ROOT / "tests" / "status_cluster.json"),
+                       "--format", "json")
+    assert "ruamel" in modules  # it did read the config
+    assert not modules & {"jinja2", "jsonschema", "rich", "pydantic", "yaml"}

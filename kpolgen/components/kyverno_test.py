@@ -2,8 +2,8 @@
 `render -o` beside the policies and kept out of kustomization.yaml.
 
 The expected objects come from the same shapes the policies use (``volsync_objects``),
-filled in here with concrete values, so the suite checks the policies against kpolgen's own
-idea of the result rather than against a copy of it.
+filled in with concrete values (``volsync_objects.Concrete``), so the suite checks the
+policies against kpolgen's own idea of the result rather than against a copy of it.
 
 How the CLI reads the files decides their layout (Kyverno v1.19.0 ``commands/test``):
 
@@ -21,10 +21,9 @@ How the CLI reads the files decides their layout (Kyverno v1.19.0 ``commands/tes
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-from kpolgen import decision, mover, naming, schedule, volsync_objects, yamlout
+from kpolgen import decision, naming, volsync_objects, yamlout
 from kpolgen.components import root_marker, tier_table
 from kpolgen.plan import Plan
 from kpolgen.resources import POLICY_COMPONENTS
@@ -54,56 +53,6 @@ EXCLUDED_NOTE = (
     "Rows for kpolgen-test/unlabelled: the policies' label selector excludes that PVC, so the\n"
     "# CLI prints them as 'Pass / Excluded' (counted as skipped) and does not compare `result`;\n"
     "# `skip` is what it is compared with if a policy ever evaluates an unlabelled PVC.")
-
-
-class ConcreteDialect:
-    """The values a policy computes, for one known PVC."""
-
-    def __init__(self, plan: Plan, pvc: dict[str, Any]) -> None:
-        self.cfg = plan.config
-        self.pvc = pvc
-        self.name_ = pvc["metadata"]["name"]
-        tier_name = pvc["metadata"]["labels"][self.cfg.label_key]
-        self.tier = next(t for t in self.cfg.tiers if t.name == tier_name)
-
-    def name(self, template: naming.Template) -> str:
-        return template.fill(NAMESPACE, self.name_)
-
-    def pvc_name(self) -> str:
-        return str(self.name_)
-
-    def capacity(self) -> str:
-        return str(self.pvc["spec"]["resources"]["requests"]["storage"])
-
-    def access_modes(self) -> list[str]:
-        return list(self.pvc["spec"]["accessModes"])
-
-    def storage_class(self, fallback: str | None) -> str | None:
-        return self.pvc["spec"].get("storageClassName") or fallback
-
-    def restore_trigger(self) -> str:
-        return naming.RESTORE_TRIGGER_PREFIX + str(self.pvc["metadata"].get("uid", ""))
-
-    def destination_name(self) -> str:
-        return self.name(naming.destination_name(self.cfg))
-
-    def schedule(self) -> str:
-        spread = schedule.for_tier(self.cfg, self.tier)
-        return schedule.fill(spread, str(self.pvc["metadata"].get("uid", "")))
-
-    def retain(self) -> dict[str, Any]:
-        return {k: volsync_objects.retain_value(k, v) for k, v in self.tier.retain}
-
-    def repository_base64(self) -> str:
-        repository = naming.restic_repository(self.cfg).fill(NAMESPACE, self.name_)
-        return base64.b64encode(repository.encode()).decode()
-
-    def credential(self, _key: str) -> str:
-        return CREDENTIAL
-
-    def mover_security_context(self) -> dict[str, Any] | None:
-        annotations = self.pvc["metadata"].get("annotations") or {}
-        return mover.resolve(self.cfg, self.tier, annotations).context
 
 
 def _pvc(plan: Plan, name: str, *, labelled: bool = True, annotations: dict[str, str] | None
@@ -142,7 +91,8 @@ def _with_namespace(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _generated(plan: Plan, pvc: dict[str, Any], build: Any) -> dict[str, Any]:
-    return _with_namespace(build(plan.config, ConcreteDialect(plan, pvc)))
+    return _with_namespace(build(plan.config, volsync_objects.Concrete(plan.config, pvc,
+                                                                      CREDENTIAL)))
 
 
 def _test(name: str, policies: list[str], results: list[dict[str, Any]], *,

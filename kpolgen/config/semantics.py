@@ -9,6 +9,7 @@ import ipaddress
 import re
 from typing import Any
 
+from kpolgen import cron
 from kpolgen.config.loader import Document
 from kpolgen.config.schema import key_path
 from kpolgen.diagnostics import Diagnostic
@@ -16,8 +17,7 @@ from kpolgen.diagnostics import Diagnostic
 # VolSync parses trigger.schedule with robfig/cron v3's standard parser (after its CRD pattern
 # has allowed only numbers, lists, ranges, steps and six descriptors): these ranges, and Sunday
 # is 0 only (7 is refused).
-CRON_RANGES = [("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31),
-               ("month", 1, 12), ("day of week", 0, 6)]
+CRON_RANGES = cron.FIELDS
 CRON_ACCEPTS = ("VolSync accepts 5 fields, minute 0-59, hour 0-23, day of month 1-31, month "
                 "1-12, day of week 0-6 (Sunday is 0), each a number, a list a,b, a range a-b, "
                 "a step */n or a/n, or *; or one of @hourly, @daily, @weekly, @monthly, "
