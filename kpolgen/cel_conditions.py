@@ -120,6 +120,12 @@ def filesystem(_cfg: Config) -> CelExpr:
                    f"object.spec.volumeMode != {cel_string(limits.BLOCK)}")
 
 
+def backup_name(cfg: Config) -> CelExpr:
+    """VolSync can name every object it derives from this PVC's backup (limits.backup_problem);
+    a longer name gets no backup objects that could only fail."""
+    return CelExpr(f"size(object.metadata.name) <= {limits.longest_backup_name(cfg)}")
+
+
 def restorable_name(cfg: Config) -> CelExpr:
     """The volume populator can fill a PVC of this name (limits.restorable)."""
     return CelExpr(f"size(object.metadata.name) <= {limits.longest_restore_name(cfg)}")

@@ -649,6 +649,11 @@ def test_block_volumes_are_left_alone(sets: tuple[str, ...]) -> None:
     assert not backed_up(block, sets) and backed_up(pvc(volumeMode="Filesystem"), sets)
 
 
+def test_a_name_too_long_for_volsync_gets_no_backup_objects() -> None:
+    """VolSync names the cache PVC volsync-src-<pvc>-backup-cache: at most 253 characters."""
+    assert backed_up(pvc(name="b" * 228)) and not backed_up(pvc(name="b" * 229))
+
+
 # --- each PVC's minute (kpolgen.schedule) ----------------------------------------------------------
 UIDS = ["1b4e28ba-2fa1-11d2-883f-0016d3cca427", "ffffffff-ffff-4fff-bfff-ffffffffffff",
         "00000000-0000-4000-8000-000000000001", "9b2d6a1e-5c7f-4e8a-b3d1-2f6c8e0a4b95"]

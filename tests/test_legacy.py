@@ -497,6 +497,13 @@ def test_block_volumes_are_left_alone(config, sets, answer):
         assert conditions_pass(r["preconditions"], context(filesystem, **state))
 
 
+def test_a_name_too_long_for_volsync_gets_no_backup_objects():
+    state = {"backupState": False}
+    for r in policies(LEGACY)["generate-volsync-backup"]["spec"]["rules"]:
+        assert conditions_pass(r["preconditions"], context(pvc(name="b" * 228), **state))
+        assert not conditions_pass(r["preconditions"], context(pvc(name="b" * 229), **state))
+
+
 def _generated_source(args, obj):
     """The ReplicationSource the legacy backup rule writes for ``obj`` (variable model), with
     the config ``args`` (config path, --set values)."""

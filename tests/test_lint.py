@@ -200,3 +200,25 @@ def test_object_rules_read_legacy_policies_too(cli, tmp_path, rule_id, file, old
     path.write_text(path.read_text().replace(old, new, 1))
     _r, found = findings(cli, HOMELAB, out, *legacy)
     assert [f["file"] for f in found if f["rule"] == rule_id] == [str(path)]
+
+
+def test_privileged_annotation_without_privileged_movers(cli, tmp_path, monkeypatch):
+    """KP009 both ways: with privileged movers off, an annotated app namespace gets movers
+    that VolSync runs as root against kpolgen's runAsNonRoot: they never start."""
+    monkeypatch.chdir(case_dir("KP009") / "quiet")
+    manifests = tmp_path / "apps.yaml"
+    manifests.write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: db\n  annotations:\n"
+        "    volsync.backube/privileged-movers: \"true\"\n---\n"
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n"
+        "  namespace: db\n  labels:\n    backup: daily\n"
+        "spec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n"
+        "      storage: 1Gi\n")
+    _result, found = findings(cli, "config.yaml", manifests)
+    hits = [f for f in found if f["rule"] == "KP009"]
+    assert [(f["line"], f["level"]) for f in hits] == [(5, "warning")], hits
+    assert "they do not start" in hits[0]["message"]
+    manifests.write_text(manifests.read_text().replace(
+        "    volsync.backube/privileged-movers: \"true\"\n", "    team: db\n"))
+    _result, found = findings(cli, "config.yaml", manifests)
+    assert [f for f in found if f["rule"] == "KP009"] == []

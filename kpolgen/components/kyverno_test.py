@@ -21,6 +21,7 @@ How the CLI reads the files decides their layout (Kyverno v1.19.0 ``commands/tes
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from kpolgen import decision, naming, volsync_objects, yamlout
@@ -63,8 +64,9 @@ def _pvc(plan: Plan, name: str, *, labelled: bool = True, annotations: dict[str,
         metadata["labels"] = {cfg.label_key: cfg.tiers[0].name}
     if annotations:
         metadata["annotations"] = annotations
-    if ref:
-        metadata["uid"] = UID
+    # a uid as the API server gives one: the restore trigger and the spread backup schedule
+    # are computed from it, so the suite exercises both (restore-target keeps the fixed UID)
+    metadata["uid"] = UID if ref else str(uuid.uuid5(uuid.NAMESPACE_URL, f"kpolgen-test/{name}"))
     spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
                             "resources": {"requests": {"storage": "1Gi"}},
                             "storageClassName": cfg.volsync.storage_class or "standard"}

@@ -293,6 +293,7 @@ def backup_policy(plan: Plan) -> list[Resource]:
         match_labelled=cond.labelled_now_or_before(plan.config),
         match_namespace=cond.namespace_allowed(plan.config),
         match_filesystem=cond.filesystem(cfg),
+        match_backup_name=cond.backup_name(cfg),
         tier=cond.tier(cfg),
         # a PVC without a tier (its label just removed) generates nothing, so synchronize
         # deletes what was generated for it (Kyverno 1.19 CleanupStaleDownstreams)

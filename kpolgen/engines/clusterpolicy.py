@@ -125,6 +125,11 @@ _FILESYSTEM = Cond("request.object.spec.volumeMode || 'Filesystem'", "NotEquals"
 _NAME_LENGTH = "length(request.object.metadata.name)"
 
 
+def _backup_name(plan: Plan) -> Cond:
+    """VolSync can name what it derives from this PVC's backup (limits.backup_problem)."""
+    return Cond(_NAME_LENGTH, "LessThanOrEquals", limits.longest_backup_name(plan.config))
+
+
 def _restorable_name(plan: Plan) -> Cond:
     """The volume populator can fill a PVC of this name (limits.restorable)."""
     return Cond(_NAME_LENGTH, "LessThanOrEquals", limits.longest_restore_name(plan.config))
@@ -455,7 +460,8 @@ def backup_policy(plan: Plan, features: Features) -> list[Resource]:
     match, exclude = _match(plan, None), _exclude(plan)
     # a PVC that the restore policy refuses must not get backup objects either
     cases = refusals(plan).cases if plan.restores else ()
-    alive: dict[str, Any] = {"all": [_ALIVE.kyverno(), _FILESYSTEM.kyverno()]}
+    alive: dict[str, Any] = {"all": [_ALIVE.kyverno(), _FILESYSTEM.kyverno(),
+                                     _backup_name(plan).kyverno()]}
     if cases:
         alive = {"any": _spared(cases), **alive}
     check = [_check_context(plan)] if _uses_check(cases) else []

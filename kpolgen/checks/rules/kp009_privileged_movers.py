@@ -11,7 +11,9 @@ RULE = Rule("KP009", "privileged-movers", "warning",
             "ownership and backups may not read every file. Annotate each app namespace (an "
             "admin decision: anyone who can create pods with the mover's ServiceAccount there "
             "runs as root), or turn privileged movers off and give the PVCs their app's user "
-            "(README: Mover identity).")
+            "(README: Mover identity). The opposite also breaks: with privileged movers off, a "
+            "namespace that carries the annotation gets movers that VolSync runs as root "
+            "against kpolgen's runAsNonRoot, and the kubelet refuses to start them.")
 
 
 def _annotated(doc) -> bool:
@@ -34,9 +36,28 @@ def _labelled_namespaces(ctx) -> set[str]:
     return found
 
 
+def _unprivileged_but_annotated(ctx):
+    """The opposite mismatch: VolSync sees the annotation and runs the mover's container as
+    root, while kpolgen's moverSecurityContext (privileged movers off) asks the pod for
+    runAsNonRoot: the kubelet then refuses to start every mover in that namespace."""
+    labelled = _labelled_namespaces(ctx)
+    for doc in ctx.manifests("Namespace"):
+        name = str((doc.data.get("metadata") or {}).get("name") or "")
+        if name in ctx.config.excluded_namespaces or not _annotated(doc) or (
+                labelled and name not in labelled):
+            continue
+        yield ctx.at_manifest(RULE, doc, ("metadata", "annotations"),
+                              f"namespace {name} is annotated {mover.PRIVILEGED_ANNOTATION}: "
+                              "\"true\" but volsync.privilegedMovers is false: VolSync runs its "
+                              "movers as root while kpolgen's moverSecurityContext sets "
+                              "runAsNonRoot, so they do not start (unless the mover's user is "
+                              "0); remove the annotation or set volsync.privilegedMovers: true")
+
+
 def check(ctx):
     cfg = ctx.config
     if not cfg.volsync.privileged_movers:
+        yield from _unprivileged_but_annotated(ctx)
         return
     yield ctx.at_config(RULE, ("volsync", "privilegedMovers"),
                         f"privileged movers: annotate every app namespace with "
