@@ -1,11 +1,8 @@
 """Command-line parsing and exit codes. Logic lives in the core modules; this file only
 parses arguments, calls them and reports.
 
-Exit codes: 0 success; 1 ``render --check`` found the output out of date, ``lint`` found
-problems at or above --fail-on, ``probe`` decided deny, or ``audit``/``status`` found a
---fail-on status; 2 invalid input (usage, config errors, refused combinations, a cluster or
-saved state that cannot be read); 3 output could not be written (``render -o DIR`` refuses to
-replace files kpolgen did not write), or an internal error.
+Exit codes: ``EXIT_CODES`` below, per command; each command's ``--help`` and the README's
+table are written from it.
 """
 
 from __future__ import annotations
@@ -26,11 +23,55 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
 
-EPILOG = ("Exit codes: 0 ok; 1 `render --check` found differences, `lint` found problems, "
-          "`probe` decided deny or `audit`/`status` found a --fail-on status; 2 invalid "
-          "config, usage, refused combination or unreadable cluster state; 3 output not "
-          "written (a write error, or `render -o DIR` would replace a file kpolgen did not "
-          "write: see --force) or internal error.")
+# What each exit code means, per command: the source of every `--help` epilog and of the
+# README's table (kpolgen/docs.py). Code 3 for a write error or an internal error (ANY_COMMAND)
+# applies to every command.
+INVALID = "invalid config, usage error or refused combination"
+EXIT_CODES: dict[str, dict[int, str]] = {
+    "render": {0: "rendered (with --check: DIR is up to date)",
+               1: "--check: DIR is out of date (the diff is printed)",
+               2: f"{INVALID}; -o names a file, not a directory",
+               3: "-o DIR would replace a file kpolgen did not write (see --force; nothing is "
+                  "written), or a file in DIR cannot be written"},
+    "validate": {0: "the config is valid (warnings on stderr)", 2: INVALID},
+    "lint": {0: "no finding at or above --fail-on",
+             1: "findings at or above --fail-on (default error; a file that does not parse is "
+                "a KP000 error)",
+             2: f"{INVALID}; a PATH that does not exist; an unknown rule ID in a "
+                "'# kpolgen: disable=' comment"},
+    "audit": {0: "no volume has a status listed in --fail-on",
+              1: "a volume has a status listed in --fail-on, or a file did not parse and "
+                 "--fail-on lists 'unreadable'",
+              2: f"{INVALID}; a PATH that does not exist; no Kubernetes object in the input"},
+    "status": {0: "no PVC or object has a status listed in --fail-on",
+               1: "a PVC or object has a status listed in --fail-on",
+               2: f"{INVALID}; kubectl missing or failing (wrong context, VolSync's CRDs not "
+                  "installed); INPUT that is not the JSON List `kubectl get -o json` prints"},
+    "explain": {0: "explained", 2: f"{INVALID}; an invalid --namespace or --pvc name"},
+    "probe": {0: "restore or fresh, or no request is made (restore.mode always/off, an "
+                 "excluded namespace)",
+              1: "deny",
+              2: f"{INVALID}; an invalid --namespace, --pvc or --endpoint"},
+    "init": {0: "written", 2: "the file exists (see --force), or a usage error",
+             3: "the file cannot be written"},
+    "schema": {0: "printed"},
+}
+ANY_COMMAND = {3: "the output cannot be written (a full disk, a closed pipe) or an internal "
+                  "error (reported without a traceback; KPOLGEN_DEBUG=1 shows it)",
+               130: "interrupted (Ctrl-C)"}
+
+
+def epilog(name: str | None = None) -> str:
+    """The exit codes in a command's --help (all commands: the overview of `kpolgen --help`)."""
+    if name is None:
+        return ("Exit codes: 0 success; 1 what the command checks was found (render --check: "
+                "out of date; lint, audit, status: --fail-on; probe: deny); 2 invalid config "
+                "or usage; 3 output not written, or an internal error. Each command's --help "
+                "has its own list.")
+    codes = {**EXIT_CODES[name]}
+    codes[3] = f"{codes[3]}; {ANY_COMMAND[3]}" if 3 in codes else ANY_COMMAND[3]
+    return "Exit codes: " + "; ".join(f"{code} {text}" for code, text in sorted(codes.items()))
+
 
 COMMANDS: dict[str, Callable[..., None]] = {}
 
@@ -48,7 +89,7 @@ def build_app(only: str | None = None) -> typer.Typer:
         name="kpolgen",
         help="Render Kyverno + VolSync zero-touch backup/restore manifests from one YAML "
              "config.",
-        epilog=EPILOG,
+        epilog=epilog(),
         add_completion=False,
         no_args_is_help=True,
         pretty_exceptions_enable=False,
@@ -56,7 +97,7 @@ def build_app(only: str | None = None) -> typer.Typer:
     app.callback()(_main)
     for name, function in COMMANDS.items():
         if only is None or name == only:
-            app.command(name)(function)
+            app.command(name, epilog=epilog(name))(function)
     return app
 
 def _version(value: bool) -> None:
@@ -340,7 +381,7 @@ def audit(
 
     Files that are not Kubernetes manifests (no apiVersion and kind) are skipped and
     counted; a file that does not parse is reported as FILE:LINE:COL and the others are
-    still read. Input with no Kubernetes object at all (an empty pipe) is an error (exit 2).
+    still read. Input with no Kubernetes object at all (an empty pipe) is an error.
     """
     from kpolgen import audit as auditor
 
@@ -399,10 +440,7 @@ def status(
     sets: SetOpt = None,
     engine: EngineOpt = None,
 ) -> None:
-    """Report, for every PVC the config covers, its backups, restore and drift in the cluster.
-
-    Exit 1 for a --fail-on status; 2 when the cluster or INPUT cannot be read.
-    """
+    """Report, for every PVC the config covers, its backups, restore and drift in the cluster."""
     import datetime as dt
 
     from kpolgen import cluster, status_formats
@@ -522,10 +560,7 @@ def probe(
     engine: EngineOpt = None,
 ) -> None:
     """Make the request the restore policy makes for one PVC (to S3, or to the legacy
-    engine's JSON check endpoint), and print the decision.
-
-    Exit 0 for restore or fresh, 1 for deny. Never sends credentials.
-    """
+    engine's JSON check endpoint), and print the decision. Never sends credentials."""
     import json
 
     from kpolgen import naming

@@ -1,4 +1,5 @@
-"""README sections generated from their single sources: the schema and the compat table.
+"""README sections generated from their single sources: the schema, the compat table, the lint
+rules and the exit codes.
 
 ``python scripts/update_readme.py`` rewrites them; a test fails when they are stale.
 """
@@ -111,8 +112,20 @@ def lint_rules() -> str:
     return "\n".join(lines)
 
 
+def exit_codes() -> str:
+    from kpolgen.cli import ANY_COMMAND, EXIT_CODES
+
+    lines = ["| command | 0 | 1 | 2 | 3 |", "| --- | --- | --- | --- | --- |"]
+    for name, codes in EXIT_CODES.items():
+        cells = [codes.get(code, "-").replace("|", "\\|") for code in range(4)]
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    lines += ["", f"Every command: 3 when {ANY_COMMAND[3]}; 130 when {ANY_COMMAND[130]}. "
+              "Each command's `--help` ends with its row of this table."]
+    return "\n".join(lines)
+
+
 SECTIONS = {"compat": compat_matrix, "config-reference": config_reference,
-            "lint-rules": lint_rules}
+            "lint-rules": lint_rules, "exit-codes": exit_codes}
 
 
 def update(readme: str) -> str:

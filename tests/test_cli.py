@@ -241,9 +241,8 @@ def test_render_force_takes_over_foreign_files(cli, tmp_path):
 def test_the_ownership_rule_is_in_the_help(cli):
     text = " ".join(cli("render", "--help").out.split())
     assert "--force" in text and "did not write" in text and "(exit 3)" in text
-    text = " ".join(cli("--help").out.split())
-    assert "3 output not written (a write error, or `render -o DIR` would replace a file " \
-        "kpolgen did not write" in text
+    assert "3 -o DIR would replace a file kpolgen did not write (see --force; nothing is " \
+        "written)" in text
 
 
 def test_render_updates_the_files_it_owns(cli, tmp_path):
