@@ -1,5 +1,6 @@
-"""Regenerate the README sections that come from the schema, the compat table and the lint
-rules, and the "Day two" example (`kpolgen status` run on tests/status_cluster.json)."""
+"""Regenerate the README sections that come from the schema, the compat table, the lint rules
+and the exit codes, and the "Day two" example (`kpolgen status` run on
+tests/status_cluster.json)."""
 
 from __future__ import annotations
 
