@@ -100,6 +100,11 @@ def notes(plan: Plan) -> str:
         lines += ["", *(f"**{line}**" for line in render.FRESH_WARNING)]
     lines += ["", "## The cluster needs", ""]
     lines += [f"- {_markdown(need)}" for need in plan.requirements()]
+    runner = kyverno_test.CLI_VERSIONS[plan.engine].split(" (")[0]
+    lines += ["", "## Testing the policies offline", "",
+              f"`{kyverno_test.DIRECTORY}/` is a suite for the Kyverno CLI, not part of the "
+              f"kustomization: run `kyverno test {kyverno_test.DIRECTORY}` in this folder "
+              f"({runner})."]
     return "".join(render.one_line(line) + "\n" for line in lines)
 
 

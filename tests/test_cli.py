@@ -343,6 +343,9 @@ def test_hash_version_and_needs_are_written_once(cli, tmp_path):
     assert cli("render", HOMELAB, "-o", legacy, "--engine", "clusterpolicy", "--set",
                "restore.check.url=http://plumber.volsync-system.svc:8080/exists").code == 0
     assert "GET \\<url>/\\<namespace>/\\<pvc>" in (legacy / "README.kpolgen.md").read_text()
+    # the notes say how to run the Kyverno CLI suite, with the CLI version each engine needs
+    assert "run `kyverno test kyverno-test` in this folder (Kyverno CLI 1.19 or later)" in notes
+    assert "(Kyverno CLI 1.14 or later)" in (legacy / "README.kpolgen.md").read_text()
 
 
 def test_stdout_has_one_header_at_the_top(cli):
