@@ -199,7 +199,8 @@ def render(
     config: ConfigArg,
     output: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         "--output", "-o", metavar="DIR",
-        help="Write one file per component, kustomization.yaml and bucket-policy.json to DIR.")
+        help="Write to DIR: one file per component, kustomization.yaml, the files for the S3 "
+             "admin, a Kyverno CLI suite and README.kpolgen.md (what the cluster needs).")
     ] = None,
     check: Annotated[bool, typer.Option(
         "--check", help="With -o: write nothing; exit 1 and show a diff if DIR is out of date.")
