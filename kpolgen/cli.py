@@ -64,8 +64,8 @@ ANY_COMMAND = {3: "the output cannot be written (a full disk, a closed pipe) or 
 def epilog(name: str | None = None) -> str:
     """The exit codes in a command's --help (all commands: the overview of `kpolgen --help`)."""
     if name is None:
-        return ("Exit codes: 0 success; 1 what the command checks was found (render --check: "
-                "out of date; lint, audit, status: --fail-on; probe: deny); 2 invalid config "
+        return ("Exit codes: 0 success; 1 a check failed (render --check: out of date; lint, "
+                "audit, status: something listed in --fail-on; probe: deny); 2 invalid config "
                 "or usage; 3 output not written, or an internal error. Each command's --help "
                 "has its own list.")
     codes = {**EXIT_CODES[name]}
