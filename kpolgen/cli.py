@@ -326,7 +326,12 @@ def lint(
     sets: SetOpt = None,
     engine: EngineOpt = None,
 ) -> None:
-    """Check the config, a fresh render and committed manifests against the rule catalogue."""
+    """Check the config, a fresh render and committed manifests against the rule catalogue.
+
+    The rules (KP000, KP001, ...) and how to fix what each finds: the README's "Lint rules"
+    table. Turn one off with lint.disable in the config, or with a '# kpolgen: disable=RULE'
+    comment on a line or the line above it ('disable-file=RULE' for a whole file).
+    """
     from kpolgen.checks import reporters
     from kpolgen.checks.model import LEVELS, level_rank
     from kpolgen.checks.rules import catalogue
