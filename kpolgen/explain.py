@@ -175,7 +175,7 @@ def _mover_text(identity: dict[str, Any]) -> str:
     if context is None:
         return identity["source"]
     who = ", ".join(f"{k} {v}" for k, v in context.items() if k != "seccompProfile")
-    text = f"{who or 'no user set'}, seccomp RuntimeDefault (from {identity['source']})"
+    text = f"{who or 'no user set'}, seccomp RuntimeDefault; from {identity['source']}"
     if identity["refused_annotations"]:
         text += f"; annotations ignored: {identity['refused_annotations']}"
     return text

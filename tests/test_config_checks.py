@@ -88,3 +88,41 @@ def test_unknown_rule_in_a_disable_comment_is_an_error(cli, tmp_path, comment):
     manifest.write_text("apiVersion: v1\nkind: ConfigMap  # kpolgen: disable=KP004, KP005 why\n"
                         "metadata: {name: x}\n")
     assert cli("lint", HOMELAB, manifest).code == 0
+
+
+@pytest.mark.parametrize(("value", "ok"), [("30d", True), ("1y6m", True), ("12h", True),
+                                           ("2w", False), ("1M", False), ("30", False)])
+def test_retain_within_takes_what_restic_reads(cli, tmp_path, value, ok):
+    """restic --keep-within reads y, m (months), d and h: 'w' and 'M' would fail every forget."""
+    config = tmp_path / "c.yaml"
+    config.write_text("backup:\n  tiers:\n    daily:\n      schedule: \"0 3 * * *\"\n"
+                      f"      retain: {{within: \"{value}\"}}\n")
+    result = cli("validate", config)
+    assert (result.code == 0) is ok, result.err
+    if not ok:
+        assert "backup.tiers.daily.retain.within" in result.err
+
+
+def test_the_within_pattern_agrees_with_restic(tmp_path):
+    """The schema's pattern for retain.within against the real restic (Debian's)."""
+    import json
+    import os
+    import re
+    import shutil
+    import subprocess
+
+    from conftest import ROOT
+
+    restic = shutil.which("restic")
+    if restic is None:
+        pytest.skip("restic is not installed (apt-get install restic)")
+    schema = json.loads((ROOT / "kpolgen" / "config" / "schema.json").read_text())
+    pattern = json.dumps(schema)
+    within = re.search(r'"within": \{"type": "string", "pattern": "([^"]+)"', pattern).group(1)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+           "RESTIC_REPOSITORY": str(tmp_path / "repo"), "RESTIC_PASSWORD": "kpolgen-test"}
+    subprocess.run([restic, "init"], env=env, capture_output=True, check=True, timeout=60)
+    for value in ("30d", "1y6m", "12h", "2y5m7d3h", "2w", "1M", "3m2w"):
+        accepted = subprocess.run([restic, "forget", "--dry-run", "--keep-within", value],
+                                  env=env, capture_output=True, timeout=60).returncode == 0
+        assert accepted == bool(re.fullmatch(within, value)), value

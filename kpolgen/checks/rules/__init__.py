@@ -12,7 +12,7 @@ NAMES = [
     "kp009_privileged_movers", "kp010_webhook_budget", "kp011_infrastructure_namespaces",
     "kp012_endpoint_agreement", "kp013_name_suffix_renamed", "kp014_secret_values",
     "kp015_stale_output", "kp016_fail_open_gate", "kp017_check_error_fresh",
-    "kp018_crd_schema", "kp020_downstream_recreate",
+    "kp018_crd_schema", "kp019_downstream_recreate",
 ]
 
 

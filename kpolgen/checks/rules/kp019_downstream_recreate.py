@@ -4,7 +4,7 @@ first backup run again at once."""
 from kpolgen import naming
 from kpolgen.checks.model import Rule
 
-RULE = Rule("KP020", "downstream-recreate", "warning",
+RULE = Rule("KP019", "downstream-recreate", "warning",
             "applying this change re-creates every object a generating policy made",
             "When the spec of a GeneratingPolicy with synchronize changes, Kyverno deletes "
             "every object it generated and generates them again. For volsync-restore-"
