@@ -12,7 +12,32 @@ MIN_MINOR = 10
 CEL_AUTO_FROM = 18  # first minor whose http.Get reports status codes
 TESTED_MINOR = 19
 API_CALL_TIMEOUT_FROM = 18  # first minor with --apiCallTimeout
-ORPHAN_DOWNSTREAM_FROM = 12  # first minor with generate.orphanDownstreamOnPolicyDelete
+
+# The first Kyverno minor whose ClusterPolicy CRD has each field the legacy engine writes only
+# on some versions ("[]" is any list item). The one table the renderer's features
+# (engines/clusterpolicy.Features) and the tests' per-version field check read. Source: the
+# kyverno/kyverno CRDs (config/crds) and api/kyverno/v1/spec_types.go of the tags v1.10.0 to
+# v1.13.0, quoted in the source review of the legacy engine (finding F1: admission and
+# useServerSideApply appear in v1.11.0, apiCall.default and service.headers in v1.13.0).
+CLUSTERPOLICY_FIELDS_SINCE: dict[str, int] = {
+    "spec.admission": 11,
+    "spec.useServerSideApply": 11,
+    "spec.webhookConfiguration.matchConditions": 12,
+    "spec.webhookConfiguration.failurePolicy": 13,
+    "spec.webhookConfiguration.timeoutSeconds": 13,
+    "spec.rules[].validate.failureAction": 13,
+    "spec.rules[].generate.generateExisting": 13,
+    "spec.rules[].generate.orphanDownstreamOnPolicyDelete": 12,
+    "spec.rules[].context[].apiCall.default": 13,
+    "spec.rules[].context[].apiCall.service.headers": 13,
+}
+ORPHAN_DOWNSTREAM_FROM = CLUSTERPOLICY_FIELDS_SINCE[
+    "spec.rules[].generate.orphanDownstreamOnPolicyDelete"]
+# the check endpoint's call needs apiCall.default (an endpoint failure is an answer, not a
+# context error) and service.headers (no service-account token is sent)
+CHECK_ENDPOINT_FROM = max(CLUSTERPOLICY_FIELDS_SINCE["spec.rules[].context[].apiCall.default"],
+                          CLUSTERPOLICY_FIELDS_SINCE[
+                              "spec.rules[].context[].apiCall.service.headers"])
 
 
 class Rule(NamedTuple):
@@ -43,6 +68,17 @@ LEGACY_SMART = (
     "(--set restore.mode=always); or a JSON check endpoint (restore.check.url, see the README)"
 )
 
+LEGACY_CHECK_ENDPOINT = (
+    f"restore.mode 'smart' with a check endpoint needs Kyverno >= 1.{CHECK_ENDPOINT_FROM} on the "
+    f"legacy ClusterPolicy engine: before 1.{CHECK_ENDPOINT_FROM} the ClusterPolicy CRD has no "
+    "apiCall.default nor apiCall.service.headers, so a strict apply (kubectl, Argo CD) refuses "
+    "the policy, and without them Kyverno sends its service-account token to the endpoint and an "
+    "endpoint error breaks context loading instead of refusing the PVC with a reason. "
+    "Alternatives: restore.mode 'always' (--set restore.mode=always); upgrade to Kyverno "
+    f">= 1.{CHECK_ENDPOINT_FROM}; or Kyverno >= 1.{CEL_AUTO_FROM} with the CEL engine, which "
+    "checks S3 directly"
+)
+
 RULES: tuple[Rule, ...] = (
     Rule("cel", ("smart", "always", "off"), (0, 16), "refuse",
          "the CEL engine needs Kyverno >= 1.17: the policies.kyverno.io/v1 kinds "
@@ -56,6 +92,8 @@ RULES: tuple[Rule, ...] = (
          "restore.check.url is only used by the clusterpolicy engine; the CEL engine checks S3 "
          "directly", check_endpoint=True),
     Rule("clusterpolicy", ("smart",), (0, 999), "refuse", LEGACY_SMART, check_endpoint=False),
+    Rule("clusterpolicy", ("smart",), (0, CHECK_ENDPOINT_FROM - 1), "refuse",
+         LEGACY_CHECK_ENDPOINT, check_endpoint=True),
     Rule("clusterpolicy", ("smart",), (0, API_CALL_TIMEOUT_FROM - 1), "warn", NO_API_CALL_TIMEOUT,
          check_endpoint=True),
     Rule("clusterpolicy", ("smart", "always", "off"), (17, 999), "warn",

@@ -5,6 +5,9 @@ variables); a string that is exactly one variable takes the value's type. Kyvern
 JMESPath functions that the policies use (lookup, base64_encode, parse_json) are provided.
 ``Deferred`` models Kyverno's deferred context loading: an entry is loaded (an API call made)
 when the text of an expression being evaluated names it, whatever the expression's value.
+A plain path to a field that is not there (``request.namespace`` in a Kyverno 1.10 run
+without an admission request, ``background_request``) fails the substitution with
+``NotFound``, as Kyverno's NotFoundError does, except in conditions, where it reads as ''.
 """
 
 from __future__ import annotations
@@ -62,6 +65,34 @@ class KyvernoFunctions(functions.Functions):
 
 
 OPTIONS = jmespath.Options(custom_functions=KyvernoFunctions())
+PLAIN_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+class NotFound(LookupError):
+    """Kyverno's variable substitution fails on a path to a missing field (v1.10.0 and
+    v1.16.0 pkg/engine/variables/vars.go: gojmespath.NotFoundError is returned as the error);
+    ``a || b`` swallows it on the left (the fork's ASTOrExpression). Only plain paths
+    (``a.b.c``) are told from a null value here."""
+
+
+def _missing(expression: str, context: dict[str, Any]) -> bool:
+    if not PLAIN_PATH.fullmatch(expression):
+        return False
+    node: Any = context
+    for key in expression.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return True
+        node = node[key]
+    return False
+
+
+def background_request(obj: dict[str, Any], minor: int) -> dict[str, Any]:
+    """``request`` in a run without an admission request (generateExisting, the policy
+    re-sync): Kyverno 1.10's NewBackgroundContext adds the object only (no namespace, no
+    operation); from 1.11 NewPolicyContext adds the namespace and an empty operation."""
+    if minor <= 10:
+        return {"object": obj}
+    return {"operation": "", "namespace": obj["metadata"]["namespace"], "object": obj}
 
 
 def expressions(value: Any) -> list[str]:
@@ -105,29 +136,40 @@ def search(expression: str, context: dict[str, Any]) -> Any:
     return jmespath.search(expression.strip(), context, options=OPTIONS)
 
 
-def substitute(value: Any, context: dict[str, Any]) -> Any:
+def _resolve(expression: str, context: dict[str, Any], missing: Any) -> Any:
+    result = search(expression, context)
+    if result is None and _missing(expression.strip(), context):
+        if missing is NotFound:
+            raise NotFound(expression.strip())
+        return missing
+    return result
+
+
+def substitute(value: Any, context: dict[str, Any], missing: Any = NotFound) -> Any:
+    """``missing``: what an unresolved path becomes (NotFound: the substitution fails)."""
     if isinstance(value, dict):
-        return {k: substitute(v, context) for k, v in value.items()}
+        return {k: substitute(v, context, missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [substitute(v, context) for v in value]
+        return [substitute(v, context, missing) for v in value]
     if not isinstance(value, str):
         return value
     text = value
     while True:
         whole = WHOLE.match(text)
         if whole and not INNERMOST.search(whole.group(1)):
-            return search(whole.group(1), context)
+            return _resolve(whole.group(1), context, missing)
         match = INNERMOST.search(text)
         if match is None:
             return text
-        result = search(match.group(1), context)
+        result = _resolve(match.group(1), context, missing)
         rendered = result if isinstance(result, str) else json.dumps(result)
         text = text[: match.start()] + rendered + text[match.end():]
 
 
 def _condition(cond: dict[str, Any], context: dict[str, Any]) -> bool:
-    key = substitute(cond["key"], context)
-    value = substitute(cond.get("value"), context)
+    # conditions read an unresolved variable as '' (newPreconditionsVariableResolver)
+    key = substitute(cond["key"], context, missing="")
+    value = substitute(cond.get("value"), context, missing="")
     operator = cond["operator"]
     if operator == "Equals":
         return key == value

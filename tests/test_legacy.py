@@ -115,9 +115,14 @@ def test_fields_follow_the_kyverno_version():
     assert "lookup(" not in json.dumps(backup)  # lookup() arrived in 1.11
 
 
-def admit(restore_policy, obj, check_answer=None):
-    """Mutate, then validate, as Kyverno's two webhooks would; returns (admitted, obj, msgs)."""
-    extra = {} if check_answer is None else {"backupState": check_answer}
+NO_CHECK = object()
+
+
+def admit(restore_policy, obj, check_answer=NO_CHECK):
+    """Mutate, then validate, as Kyverno's two webhooks would; returns (admitted, obj, msgs).
+    ``check_answer``: the check endpoint's answer as the apiCall gives it (None: a body the
+    JMESPath reads as null), NO_CHECK: no check context."""
+    extra = {} if check_answer is NO_CHECK else {"backupState": check_answer}
     mutate = rule(restore_policy, "restore-through-volsync")
     obj = json.loads(json.dumps(obj))
     if conditions_pass(mutate["preconditions"], context(obj, **extra)):
@@ -187,7 +192,8 @@ def test_check_call_shape_and_budget(cli):
     for call in calls:
         api = call["apiCall"]
         assert api["service"]["url"] == (
-            CHECK_URL + "/{{ request.namespace }}/{{ request.object.metadata.name }}")
+            CHECK_URL + "/{{ request.namespace || request.object.metadata.namespace }}/"
+            "{{ request.object.metadata.name }}")
         assert api["service"]["headers"][0]["key"] == "Authorization"
         assert api["service"]["headers"][0]["value"]  # non-empty: no Kyverno token is added
         assert api["default"] == "unknown"
@@ -349,7 +355,7 @@ def test_an_opted_out_pvc_with_a_reason_is_backed_up_not_restored():
                                                                "replication-source"]
 
 
-@pytest.mark.parametrize("sets", [(), ("kyverno.version=1.12",)], ids=["1.16", "1.12"])
+@pytest.mark.parametrize("sets", [(), ("kyverno.version=1.13",)], ids=["1.16", "1.13"])
 def test_background_runs_never_ask_the_check_endpoint(sets):
     """generateExisting and the hourly re-sync run with an empty operation: every generate
     rule passes for a restored PVC without loading the check answer."""
@@ -365,7 +371,8 @@ def test_background_runs_never_ask_the_check_endpoint(sets):
 
 @pytest.mark.parametrize(("version", "rule_level"), [("1.16", True), ("1.12", False)])
 def test_restore_object_rule_generates_for_existing_pvcs(version, rule_level):
-    restore = policies(LEGACY, f"kyverno.version={version}")["volsync-smart-restore"]
+    restore = policies(HOMELAB, f"kyverno.version={version}",
+                       "restore.mode=always")["volsync-smart-restore"]
     gen = rule(restore, "create-replication-destination")["generate"]
     if rule_level:  # rule-level generateExisting from Kyverno 1.13
         assert gen["generateExisting"] is True and "generateExisting" not in restore["spec"]
@@ -576,3 +583,134 @@ def test_legacy_privileged_movers_get_no_security_context():
     obj["metadata"]["annotations"] = {UID_A: "abc"}
     assert "moverSecurityContext" not in _generated_source(args, obj)["spec"]["restic"]
     assert admit(docs["volsync-smart-restore"], obj)[0]
+
+
+# --- only the fields each Kyverno version's ClusterPolicy CRD has (review F1) ---------------
+
+def field_paths(value, path="spec"):
+    """Every field path under ``value`` (list items as '[]'), as compat's table writes them."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield f"{path}.{key}"
+            yield from field_paths(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            yield from field_paths(item, f"{path}[]")
+
+
+LEGACY_MODES = {"always": ("restore.mode=always",), "off": ("restore.mode=off",),
+                "smart-check": ()}
+
+
+@pytest.mark.parametrize("mode", LEGACY_MODES)
+@pytest.mark.parametrize("minor", range(10, 20))
+def test_policies_use_only_fields_their_kyverno_version_has(minor, mode):
+    from kpolgen import compat
+
+    sets = (f"kyverno.version=1.{minor}", "kyverno.engine=clusterpolicy", *LEGACY_MODES[mode])
+    if mode == "smart-check" and minor < compat.CHECK_ENDPOINT_FROM:
+        with pytest.raises(compat.Refusal):
+            render_docs(LEGACY, *sets)
+        return
+    seen = set()
+    for name, policy in policies(LEGACY, *sets).items():
+        for path in field_paths(policy["spec"]):
+            since = compat.CLUSTERPOLICY_FIELDS_SINCE.get(path)
+            assert since is None or minor >= since, (name, path, f"from 1.{since}")
+            seen.add(path)
+    # the version-dependent fields are written where the version has them
+    for path in ("spec.admission", "spec.useServerSideApply"):
+        assert (path in seen) is (minor >= compat.CLUSTERPOLICY_FIELDS_SINCE[path]), path
+    if mode == "smart-check":
+        assert "spec.rules[].context[].apiCall.default" in seen
+
+
+@pytest.mark.parametrize("minor", [10, 11, 12])
+def test_a_check_endpoint_below_1_13_is_refused_with_the_alternatives(cli, minor):
+    result = cli("render", LEGACY, "--set", f"kyverno.version=1.{minor}")
+    assert result.code == 2 and result.out == ""
+    for alternative in ("restore.mode=always", ">= 1.13", "CEL engine", "apiCall.default"):
+        assert alternative in result.err, alternative
+    assert cli("render", LEGACY, "--set", "kyverno.version=1.13").code == 0
+
+
+# --- runs without an admission request on Kyverno 1.10 (review F2) -------------------------
+
+@pytest.mark.parametrize(("config", "sets", "minor"), [
+    (HOMELAB, ("kyverno.version=1.10", "restore.mode=always"), 10),
+    (HOMELAB, ("kyverno.version=1.11", "restore.mode=always"), 11),
+    (LEGACY, ("kyverno.version=1.13",), 13)], ids=["1.10-always", "1.11-always", "1.13-smart"])
+def test_background_runs_generate_every_object(config, sets, minor):
+    """generateExisting and the re-sync: Kyverno 1.10 gives them no request.namespace and
+    loads every context entry (the check endpoint's URL too) before the preconditions."""
+    from kyverno_vars import background_request
+
+    maps = config_maps(config, *sets)
+    obj = pvc(dataSourceRef=OURS)
+    creds = {"RESTIC_PASSWORD": "cHc=", "AWS_ACCESS_KEY_ID": "aWQ=",
+             "AWS_SECRET_ACCESS_KEY": "c2VjcmV0"}
+    made = {}
+    for _policy, r in generating_rules(config, *sets):
+        ctx = load_context(r, {"request": background_request(obj, minor), "credentials": creds},
+                           maps)
+        for entry in r.get("context", []):  # eager loading: every URL is built
+            if "service" in entry.get("apiCall", {}):
+                url = substitute(entry["apiCall"]["service"]["url"], ctx)
+                assert url == CHECK_URL + "/apps/data"
+                ctx[entry["name"]] = True
+        assert conditions_pass(r["preconditions"], ctx), r["name"]
+        gen = r["generate"]
+        made[gen["kind"]] = (substitute(gen["namespace"], ctx), substitute(gen["data"], ctx))
+    assert sorted(made) == ["ReplicationDestination", "ReplicationSource", "Secret"]
+    assert {namespace for namespace, _ in made.values()} == {"apps"}
+
+
+def test_the_model_fails_on_a_missing_namespace_as_kyverno_1_10_does():
+    from kyverno_vars import NotFound, background_request
+
+    ctx = {"request": background_request(pvc(), 10)}
+    with pytest.raises(NotFound):
+        substitute("{{ request.namespace }}", ctx)
+    assert substitute("{{ request.namespace || request.object.metadata.namespace }}",
+                      ctx) == "apps"
+    assert conditions_pass({"all": [{"key": "{{ request.namespace }}", "operator": "Equals",
+                                     "value": ""}]}, ctx)  # conditions read it as ''
+
+
+# --- the identity rule sees the PVCs the CEL guard sees (review F4) -------------------------
+
+BAD_IDENTITY = {"kpolgen.io/mover-uid": "abc"}
+SKIP = {"kpolgen.io/skip-restore": "true", "kpolgen.io/skip-restore-reason": "wipe"}
+CLONE = {"kind": "PersistentVolumeClaim", "name": "other"}
+SNAPSHOT = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "snap"}
+IDENTITY_CASES = {  # name: (annotations, spec, the guard sees it)
+    "plain": ({}, {}, True),
+    "restored": ({}, {"dataSourceRef": OURS, "dataSource": OURS}, True),
+    "opted-out": (SKIP, {}, False),
+    "opt-out-without-reason": ({"kpolgen.io/skip-restore": "true"}, {}, True),
+    "named-volume": ({}, {"volumeName": "pv-1"}, False),
+    "clone": ({}, {"dataSourceRef": CLONE, "dataSource": CLONE}, False),
+    "snapshot-source": ({}, {"dataSource": SNAPSHOT}, False),
+    "block": ({}, {"volumeMode": "Block"}, False),
+}
+
+
+@pytest.mark.parametrize("case", IDENTITY_CASES)
+def test_both_engines_check_identity_on_the_same_pvcs(case):
+    from celeval import evaluate
+
+    from kpolgen import naming
+
+    annotations, spec, expected = IDENTITY_CASES[case]
+    obj = pvc(**spec)
+    obj["metadata"]["annotations"] = {**annotations, **BAD_IDENTITY}
+    guard = next(d for d in render_docs(HOMELAB) if d["metadata"]["name"] == naming.POLICY_GUARD)
+    request = {"operation": "CREATE", "namespace": "apps"}
+    sees = all(evaluate(c["expression"], object=obj, old_object=None, request=request) is True
+               for c in guard["spec"]["matchConditions"])
+    assert sees is expected
+    legacy = rule(policies(LEGACY)["volsync-smart-restore"], "refuse-unusable-mover-identity")
+    ctx = context(obj, backupState=False)
+    refused = conditions_pass(legacy["preconditions"], ctx) and \
+        conditions_pass(legacy["validate"]["deny"]["conditions"], ctx)
+    assert refused is expected

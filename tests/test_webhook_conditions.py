@@ -95,6 +95,11 @@ def test_cleanup_sees_deletes_and_label_removal(config, sets):
             assert not passes(doc, "CREATE", bare, None), name  # unlabelled: Kyverno not asked
         if doc["kind"] == "ClusterPolicy" and name == "volsync-smart-restore":
             assert passes(doc, "DELETE", None, labelled), name  # its generate rule cleans up
+            # label removed: synchronize deletes the ReplicationDestination now, since the
+            # DELETE of the then unlabelled PVC never reaches Kyverno (review F5)
+            assert passes(doc, "UPDATE", bare, labelled), name
+            assert not passes(doc, "DELETE", None, bare), name
+            assert not passes(doc, "UPDATE", bare, bare), name
 
 
 def test_legacy_destination_rule_sees_every_operation():

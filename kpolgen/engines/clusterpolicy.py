@@ -32,6 +32,11 @@ from kpolgen.quoting import jmespath_identifier, jmespath_json, jmespath_string
 from kpolgen.resources import Resource
 
 CHECK_VARIABLE = "backupState"
+# The PVC's namespace. Kyverno 1.10 gives runs without an admission request
+# (generateExisting, the re-sync) no request.namespace (its NewBackgroundContext adds only the
+# object, old object and user info), and loads context up front: the object's own namespace
+# is the fallback everywhere, or such runs fail on the variable.
+PVC_NAMESPACE = "request.namespace || request.object.metadata.namespace"
 SPREAD_VARIABLE = "spread"
 SECCOMP_VARIABLE = "seccomp"
 # The validating webhook asks the check endpoint twice (state check and cross-check), the
@@ -41,8 +46,10 @@ CHECK_CALLS_PER_WEBHOOK = 2
 
 
 class Features(NamedTuple):
-    """Which ClusterPolicy fields a Kyverno minor version understands."""
+    """Which ClusterPolicy fields a Kyverno minor version understands
+    (compat.CLUSTERPOLICY_FIELDS_SINCE)."""
 
+    admission: bool  # spec.admission, spec.useServerSideApply
     webhook_configuration: bool  # spec.webhookConfiguration.failurePolicy/timeoutSeconds
     match_conditions: bool  # spec.webhookConfiguration.matchConditions
     rule_failure_action: bool  # validate.failureAction
@@ -52,7 +59,18 @@ class Features(NamedTuple):
 
     @classmethod
     def for_minor(cls, minor: int) -> Features:
-        return cls(minor >= 13, minor >= 12, minor >= 13, minor >= 13, minor >= 12, minor >= 11)
+        def has(*paths: str) -> bool:
+            return all(minor >= compat.CLUSTERPOLICY_FIELDS_SINCE[p] for p in paths)
+
+        return cls(
+            admission=has("spec.admission", "spec.useServerSideApply"),
+            webhook_configuration=has("spec.webhookConfiguration.failurePolicy",
+                                      "spec.webhookConfiguration.timeoutSeconds"),
+            match_conditions=has("spec.webhookConfiguration.matchConditions"),
+            rule_failure_action=has("spec.rules[].validate.failureAction"),
+            rule_generate_existing=has("spec.rules[].generate.generateExisting"),
+            orphan_downstream=has("spec.rules[].generate.orphanDownstreamOnPolicyDelete"),
+            lookup=minor >= 11)
 
 
 def var(expression: str) -> str:
@@ -251,7 +269,7 @@ def _validate(features: Features, message: str, deny: dict[str, Any]) -> dict[st
 
 
 def _check_context(plan: Plan) -> dict[str, Any]:
-    url = naming.check_endpoint_url(plan.config).kyverno()
+    url = naming.check_endpoint_url(plan.config).kyverno(namespace=PVC_NAMESPACE)
     return {"name": CHECK_VARIABLE, "apiCall": {
         "method": "GET",
         "service": {"url": url, "headers": [{"key": k, "value": v}
@@ -283,7 +301,7 @@ def _ref(plan: Plan, operator: str) -> tuple[Cond, ...]:
 
 
 def _who() -> str:
-    return f"PVC {var('request.namespace')}/{var('request.object.metadata.name')}"
+    return f"PVC {var(PVC_NAMESPACE)}/{var('request.object.metadata.name')}"
 
 
 class Refusals(NamedTuple):
@@ -305,18 +323,26 @@ def refusals(plan: Plan) -> Refusals:
     opt_out, reason = cfg.restore.opt_out_annotation, cfg.restore.opt_out_reason_annotation
     opt_out_key = f"{_annotation(opt_out)} || ''"
     not_opted_out = Cond(opt_out_key, "NotEquals", "true")
+    reason_key = f"{_annotation(reason)} || ''"
+    # the PVCs the CEL guard sees (its matchConditions; the label and the namespace are in
+    # match/exclude here): no foreign data source, not bound to a named volume, a filesystem
+    scope = (*_ref_is_ours_or_absent(plan, "dataSourceRef"),
+             *_ref_is_ours_or_absent(plan, "dataSource"), _NOT_PRE_BOUND, _FILESYSTEM)
+    # and not opted out with a reason (cel_conditions.opted_out)
+    opted_out = (f"{Cond(opt_out_key, 'Equals', 'true').jmespath()} && "
+                 f"{Cond(reason_key, 'NotEquals', '').jmespath()}")
+    guard_sees = (*scope, Cond(opted_out, "Equals", False))
     # an opt-out without a reason is refused by the first rule; the others need not see it
-    guarded = (*_ref_is_ours_or_absent(plan, "dataSourceRef"),
-               *_ref_is_ours_or_absent(plan, "dataSource"), _NOT_PRE_BOUND, _FILESYSTEM,
-               not_opted_out)
+    guarded = (*scope, not_opted_out)
     state = var(CHECK_VARIABLE)
     cases = [DenyCase("opt-out-needs-a-reason", (Cond(opt_out_key, "Equals", "true"),),
-                      (Cond(f"{_annotation(reason)} || ''", "Equals", ""),))]
-    messages = {"opt-out-needs-a-reason": reasons.opt_out_without_reason(cfg).kyverno()}
+                      (Cond(reason_key, "Equals", ""),))]
+    messages = {"opt-out-needs-a-reason":
+                reasons.opt_out_without_reason(cfg).kyverno(namespace=PVC_NAMESPACE)}
     if not cfg.volsync.privileged_movers:  # a bad identity is refused here, at creation
         cases.append(DenyCase(
             "refuse-unusable-mover-identity",
-            (Cond(mover.jmespath_any_given(), "Equals", True),),
+            (*guard_sees, Cond(mover.jmespath_any_given(), "Equals", True)),
             (Cond(f"({mover.jmespath_usable()}) && 'usable' || 'unusable'", "Equals",
                   "unusable"),)))
         messages["refuse-unusable-mover-identity"] = (
@@ -386,7 +412,7 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
             exclude=exclude, check=check if _uses_check([case]) else None,
             preconditions=case.preconditions(),
             validate=_validate(features, found.messages[case.rule], case.conditions()))
-    dialect = LegacyDialect(plan, "request.namespace", features)
+    dialect = LegacyDialect(plan, PVC_NAMESPACE, features)
     destination = volsync_objects.destination(cfg, dialect)
     rules += templating.render(
         "clusterpolicy/generate.yaml.j2", rule_name="create-replication-destination",
@@ -400,17 +426,21 @@ def restore_policy(plan: Plan, features: Features) -> list[Resource]:
         preconditions={"any": _spared(found.cases),
                        "all": [_ALIVE.kyverno(), _FILESYSTEM.kyverno(),
                                *(c.kyverno() for c in _ref(plan, "Equals"))]},
-        generate=_generate(features, destination, var("request.namespace")))
+        generate=_generate(features, destination, var(PVC_NAMESPACE)))
     failure_policy = "Fail" if cfg.restore.on_check_error == "deny" else "Ignore"
     return _policy(plan, "restore-policy", naming.POLICY_RESTORE,
                    "Restore labelled PVCs from VolSync backups",
                    "At PVC creation, point spec.dataSourceRef at the PVC's "
                    "ReplicationDestination and create it; refuse PVCs whose backup state "
                    "cannot be told.",
-                   background=False,
+                   features=features, background=False,
                    spec_fields=_spec_fields(plan, features, failure_policy,
+                                            # an UPDATE that removes the label must
+                                            # reach create-replication-destination, whose
+                                            # synchronize then deletes the object (a later
+                                            # DELETE of the unlabelled PVC never comes)
                                             _conditions(plan, naming.POLICY_RESTORE,
-                                                        cond.labelled(cfg)),
+                                                        cond.labelled_now_or_before(cfg)),
                                             validates=True),
                    rules=rules)
 
@@ -423,13 +453,13 @@ def _conditions(plan: Plan, policy: str, labelled: str) -> list[dict[str, str]]:
 
 
 def _policy(plan: Plan, component: str, name: str, title: str, description: str, *,
-            background: bool, spec_fields: dict[str, Any], rules: list[dict[str, Any]]
-            ) -> list[Resource]:
+            features: Features, background: bool, spec_fields: dict[str, Any],
+            rules: list[dict[str, Any]]) -> list[Resource]:
     docs = templating.render(
         "clusterpolicy/policy.yaml.j2", name=name,
         labels=dict(naming.MANAGED_BY, **naming.PART_OF),
         annotations=_annotations(plan, title, description), background=background,
-        spec_fields=spec_fields, rules=rules)
+        admission=features.admission, spec_fields=spec_fields, rules=rules)
     return [Resource(component, doc) for doc in docs]
 
 
@@ -455,8 +485,7 @@ def _generate(features: Features, obj: dict[str, Any], namespace: str) -> dict[s
 
 def backup_policy(plan: Plan, features: Features) -> list[Resource]:
     cfg = plan.config
-    namespace_expr = "request.namespace || request.object.metadata.namespace"
-    dialect = LegacyDialect(plan, namespace_expr, features)
+    dialect = LegacyDialect(plan, PVC_NAMESPACE, features)
     match, exclude = _match(plan, None), _exclude(plan)
     # a PVC that the restore policy refuses must not get backup objects either
     cases = refusals(plan).cases if plan.restores else ()
@@ -472,7 +501,7 @@ def backup_policy(plan: Plan, features: Features) -> list[Resource]:
     # the same entries whatever the tiers' schedules (a rule's context is frozen)
     tiers = [tier_table.context_entry(cfg), _tier_variable(cfg), *_mover_context(plan),
              {"name": SPREAD_VARIABLE, "variable": {"jmesPath": schedule.JMESPATH_DIGITS}}]
-    namespace = var(namespace_expr)
+    namespace = var(PVC_NAMESPACE)
     rules = templating.render(
         "clusterpolicy/generate.yaml.j2", rule_name="restic-secret", match=match,
         exclude=exclude, context=[credentials, *check], preconditions=alive,
@@ -486,7 +515,7 @@ def backup_policy(plan: Plan, features: Features) -> list[Resource]:
                    "For every PVC labelled with a backup tier, create its restic Secret and a "
                    "ReplicationSource with the tier's schedule and retention; remove them when "
                    "the label or the PVC goes.",
-                   background=True,
+                   features=features, background=True,
                    spec_fields=_spec_fields(plan, features, "Fail",
                                             _conditions(plan, naming.POLICY_BACKUP,
                                                         cond.labelled_now_or_before(cfg)),
