@@ -19,6 +19,7 @@ from typing import Any
 
 import jmespath
 from jmespath import functions
+from jmespath.exceptions import JMESPathError
 
 INNERMOST = re.compile(r"\{\{((?:(?!\{\{|\}\}).)*)\}\}")
 WHOLE = re.compile(r"^\{\{((?:(?!\{\{|\}\}).)*)\}\}$")
@@ -68,7 +69,7 @@ OPTIONS = jmespath.Options(custom_functions=KyvernoFunctions())
 PLAIN_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
-class NotFound(LookupError):
+class NotFound(JMESPathError):
     """Kyverno's variable substitution fails on a path to a missing field (v1.10.0 and
     v1.16.0 pkg/engine/variables/vars.go: gojmespath.NotFoundError is returned as the error);
     ``a || b`` swallows it on the left (the fork's ASTOrExpression). Only plain paths
