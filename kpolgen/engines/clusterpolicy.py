@@ -301,7 +301,8 @@ def _ref(plan: Plan, operator: str) -> tuple[Cond, ...]:
 
 
 def _who() -> str:
-    return f"PVC {var(PVC_NAMESPACE)}/{var('request.object.metadata.name')}"
+    # validate messages are made at admission (the rules match CREATE): request.namespace is set
+    return f"PVC {var('request.namespace')}/{var('request.object.metadata.name')}"
 
 
 class Refusals(NamedTuple):
@@ -337,8 +338,7 @@ def refusals(plan: Plan) -> Refusals:
     state = var(CHECK_VARIABLE)
     cases = [DenyCase("opt-out-needs-a-reason", (Cond(opt_out_key, "Equals", "true"),),
                       (Cond(reason_key, "Equals", ""),))]
-    messages = {"opt-out-needs-a-reason":
-                reasons.opt_out_without_reason(cfg).kyverno(namespace=PVC_NAMESPACE)}
+    messages = {"opt-out-needs-a-reason": reasons.opt_out_without_reason(cfg).kyverno()}
     if not cfg.volsync.privileged_movers:  # a bad identity is refused here, at creation
         cases.append(DenyCase(
             "refuse-unusable-mover-identity",
