@@ -3,7 +3,7 @@
 One predicate per question, used by `audit` and `explain` in Python and written into the
 policies' CEL and JMESPath conditions, so the tools and the cluster never disagree. The
 numbers are VolSync v0.16.0's (``internal/controller/utils``, ``mover/restic/mover.go``,
-``volumepopulator_controller.go``); see ../shared/research/reviews/volsync-0.16-objects.md.
+``volumepopulator_controller.go``).
 """
 
 from __future__ import annotations

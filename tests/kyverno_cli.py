@@ -1,6 +1,6 @@
 """What `kyverno test DIR` reads and computes, modelled from the Kyverno v1.19.0 CLI source
-(cmd/cli/kubectl-kyverno; quotes in ../shared/research/reviews/kyverno-1.19-cel-policies.md
-section 8), for checking the suite that `render -o` writes (test helper).
+(cmd/cli/kubectl-kyverno/commands/test, processor), for checking the suite that `render -o`
+writes (test helper).
 
 ``structure_errors`` checks what the CLI decodes and looks up before it runs anything;
 ``cel_outcomes`` and ``legacy_outcomes`` compute, per (policy, PVC), the row the CLI would
