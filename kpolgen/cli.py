@@ -82,6 +82,17 @@ def command(function: Callable[..., None]) -> Callable[..., None]:
     return function
 
 
+def _reflow(doc: str | None) -> str | None:
+    """A docstring as paragraphs of one line each: the help formatter wraps them to the
+    terminal, where the docstring's own line breaks would cut its lines short."""
+    if not doc:
+        return doc
+    import inspect
+
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
 def build_app(only: str | None = None) -> typer.Typer:
     """The CLI with every command, or with just the one being run: typer inspects each
     command's signature when it builds the app, which costs ~2 ms a command per run."""
@@ -97,7 +108,7 @@ def build_app(only: str | None = None) -> typer.Typer:
     app.callback()(_main)
     for name, function in COMMANDS.items():
         if only is None or name == only:
-            app.command(name, epilog=epilog(name))(function)
+            app.command(name, help=_reflow(function.__doc__), epilog=epilog(name))(function)
     return app
 
 def _version(value: bool) -> None:
@@ -513,8 +524,10 @@ def explain(
     sets: SetOpt = None,
     engine: EngineOpt = None,
 ) -> None:
-    """Explain what happens to one PVC: tier, schedule, URL checked, repository, objects,
-    decisions."""
+    """Explain what happens to one PVC: tier, schedule, checks, repository, objects.
+
+    Also the mover identity, the decision for every answer of the restore check and what the
+    cluster needs, from the same functions the policies are rendered with."""
     from kpolgen import explain as explainer
 
     _choice("explain", "--format", output_format, list(explainer.FORMATS))
@@ -565,8 +578,11 @@ def probe(
     sets: SetOpt = None,
     engine: EngineOpt = None,
 ) -> None:
-    """Make the request the restore policy makes for one PVC (to S3, or to the legacy
-    engine's JSON check endpoint), and print the decision. Never sends credentials."""
+    """Make the restore check's requests for one PVC and print the policy's decision.
+
+    The requests go to S3 (the repository's config, then the repository-root marker after a
+    404), or to the legacy engine's JSON check endpoint, exactly as the policy sends them.
+    Never sends credentials."""
     import json
 
     from kpolgen import naming

@@ -445,3 +445,15 @@ def test_the_header_says_how_to_upload_the_root_marker(cli):
     assert "s3://volsync-backups/k8s/prod/kpolgen-root.json" in prefixed
     fresh = cli("render", HOMELAB, "--set", "restore.onCheckError=fresh").out
     assert "kpolgen-root.json" not in fresh  # a 404 is not proven in that mode
+
+
+def test_help_paragraphs_are_wrapped_by_the_terminal_not_by_the_docstring(cli, monkeypatch):
+    """Each paragraph of a command's docstring is one line on a wide terminal: the
+    docstring's own line breaks would otherwise cut the help's lines short."""
+    from kpolgen.cli import COMMANDS, _reflow
+
+    monkeypatch.setenv("COLUMNS", "400")
+    for name, function in COMMANDS.items():
+        out = cli(name, "--help").out
+        for paragraph in (_reflow(function.__doc__) or "").split("\n\n"):
+            assert any(line.strip() == paragraph for line in out.splitlines()), (name, paragraph)
