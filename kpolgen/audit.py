@@ -16,9 +16,8 @@ from kpolgen.config.model import Config
 
 UNREADABLE = "unreadable"  # a --fail-on value besides the statuses: a file that did not parse
 FAIL_ON = (*STATUSES, UNREADABLE)
-Auditor = Classifier  # the classification `audit` has always used (same signature)
 
-__all__ = ["FAIL_ON", "STATUSES", "UNREADABLE", "Auditor", "Entry", "Report", "run"]
+__all__ = ["FAIL_ON", "STATUSES", "UNREADABLE", "Entry", "Report", "run"]
 
 
 class Report(NamedTuple):

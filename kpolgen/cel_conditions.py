@@ -19,12 +19,6 @@ def labelled(cfg: Config, obj: str = "object") -> CelExpr:
                    f"{obj}.metadata.labels[{key}] in {cel_list(cfg.tier_names())}")
 
 
-def delete_or(condition: CelExpr) -> CelExpr:
-    """For policies that also see DELETE (``object`` is null then): let deletions through,
-    so generated objects can be cleaned up, and never fail on a null object."""
-    return CelExpr(f"request.operation == 'DELETE' || ({condition})")
-
-
 def labelled_now_or_before(cfg: Config) -> CelExpr:
     """For policies that clean up: the PVC is labelled, or was before this UPDATE (so that
     removing the label reaches Kyverno, whose policy then generates nothing and so deletes

@@ -1,7 +1,7 @@
 """Command-line parsing and exit codes. Logic lives in the core modules; this file only
 parses arguments, calls them and reports.
 
-Exit codes: ``EXIT_CODES`` below, per command; each command's ``--help`` and the README's
+Exit codes: ``kpolgen.exit_codes``, per command; each command's ``--help`` and the README's
 table are written from it.
 """
 
@@ -21,44 +21,14 @@ if TYPE_CHECKING:
     from kpolgen.config.model import Config
     from kpolgen.plan import Plan
 
-EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
-
-# What each exit code means, per command: the source of every `--help` epilog and of the
-# README's table (kpolgen/docs.py). Code 3 for a write error or an internal error (ANY_COMMAND)
-# applies to every command.
-INVALID = "invalid config, usage error or refused combination"
-EXIT_CODES: dict[str, dict[int, str]] = {
-    "render": {0: "rendered (with --check: DIR is up to date)",
-               1: "--check: DIR is out of date (the diff is printed)",
-               2: f"{INVALID}; -o names a file, not a directory",
-               3: "-o DIR would replace a file kpolgen did not write (see --force; nothing is "
-                  "written), or a file in DIR cannot be written"},
-    "validate": {0: "the config is valid (warnings on stderr)", 2: INVALID},
-    "lint": {0: "no finding at or above --fail-on",
-             1: "findings at or above --fail-on (default error; a file that does not parse is "
-                "a KP000 error)",
-             2: f"{INVALID}; a PATH that does not exist; an unknown rule ID in a "
-                "'# kpolgen: disable=' comment"},
-    "audit": {0: "no volume has a status listed in --fail-on",
-              1: "a volume has a status listed in --fail-on, or a file did not parse and "
-                 "--fail-on lists 'unreadable'",
-              2: f"{INVALID}; a PATH that does not exist; no Kubernetes object in the input"},
-    "status": {0: "no PVC or object has a status listed in --fail-on",
-               1: "a PVC or object has a status listed in --fail-on",
-               2: f"{INVALID}; kubectl missing or failing (wrong context, VolSync's CRDs not "
-                  "installed); INPUT that is not the JSON List `kubectl get -o json` prints"},
-    "explain": {0: "explained", 2: f"{INVALID}; an invalid --namespace or --pvc name"},
-    "probe": {0: "restore or fresh, or no request is made (restore.mode always/off, an "
-                 "excluded namespace)",
-              1: "deny",
-              2: f"{INVALID}; an invalid --namespace, --pvc or --endpoint"},
-    "init": {0: "written", 2: "the file exists (see --force), or a usage error",
-             3: "the file cannot be written"},
-    "schema": {0: "printed"},
-}
-ANY_COMMAND = {3: "the output cannot be written (a full disk, a closed pipe) or an internal "
-                  "error (reported without a traceback; KPOLGEN_DEBUG=1 shows it)",
-               130: "interrupted (Ctrl-C)"}
+from kpolgen.exit_codes import (
+    ANY_COMMAND,
+    EXIT_CODES,
+    EXIT_FAIL,
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_OUTPUT,
+)
 
 
 def epilog(name: str | None = None) -> str:
@@ -254,7 +224,7 @@ def render(
     except tree.NotOwned as exc:
         listed = ", ".join(str(output / name) for name in exc.names)
         them = "it" if len(exc.names) == 1 else "them"
-        _err(f"{output}: refusing to replace {listed}: kpolgen did not write {them} (not "
+        _err(f"{output}: error: refusing to replace {listed}: kpolgen did not write {them} (not "
              f"listed in {output / tree.MARKER}); nothing was written. Render into another "
              f"folder, or use --force to replace {them}")
         raise typer.Exit(EXIT_OUTPUT) from None
@@ -316,7 +286,9 @@ def _require_names(namespace: str, pvc: str) -> None:
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", namespace) or len(namespace) > 63:
         _err(f"kpolgen: error: --namespace {namespace!r} is not a valid namespace name")
         raise typer.Exit(EXIT_INPUT)
-    if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", pvc) or len(pvc) > 253:
+    from kpolgen.config.semantics import DNS_SUBDOMAIN  # the object-name rule the config uses
+
+    if not DNS_SUBDOMAIN.match(pvc):
         _err(f"kpolgen: error: --pvc {pvc!r} is not a valid PVC name")
         raise typer.Exit(EXIT_INPUT)
 
@@ -482,7 +454,7 @@ def status(
     try:
         objects = cluster.read_files(inputs) if inputs else cluster.read_cluster(context)
     except cluster.ReadError as exc:
-        _err(f"kpolgen status: error: {exc}")
+        _err(str(exc))
         raise typer.Exit(EXIT_INPUT) from None
     found = checker.report(plan, objects, moment, tolerances)
     if output_format == "json":

@@ -8,7 +8,6 @@ managedFields, which can hold a copy of the data (kubectl's last-applied-configu
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -18,16 +17,21 @@ from typing import Any
 
 from kpolgen import naming
 from kpolgen.tables import clean
+from kpolgen.volsync_objects import REPOSITORY_KEY, digest
 
 RESOURCES = ("persistentvolumeclaims,replicationsources.volsync.backube,"
              "replicationdestinations.volsync.backube")
 SECRET_SELECTOR = ",".join(f"{k}={v}" for k, v in naming.PART_OF.items())
-REPOSITORY_KEY = "RESTIC_REPOSITORY"
 TIMEOUT = 120  # seconds for each kubectl call
 
 
 class ReadError(Exception):
-    """The live state could not be read; the message says why and what to do."""
+    """The live state could not be read: ``where`` (a file, file:line:col, or the kubectl
+    command) and ``message`` (why, and what to do); printed as ``WHERE: error: MESSAGE``."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: error: {message}")
+        self.where, self.message = where, message
 
 
 def kubectl_commands(context: str | None) -> list[list[str]]:
@@ -36,10 +40,6 @@ def kubectl_commands(context: str | None) -> list[list[str]]:
     base = ["kubectl"] + (["--context", context] if context else [])
     return [[*base, "get", RESOURCES, "-A", "-o", "json"],
             [*base, "get", "secrets", "-A", "-l", SECRET_SELECTOR, "-o", "json"]]
-
-
-def digest(value: str) -> str:
-    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
 
 
 def _reduce_secret(item: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +68,7 @@ def items_of(value: Any, where: str) -> list[dict[str, Any]]:
     if not (isinstance(kind, str) and kind.endswith("List")
             and isinstance(value.get("items"), list)):
         shown = f"kind {kind!r}" if isinstance(kind, str) else f"a JSON {type(value).__name__}"
-        raise ReadError(f"{where}: expected a List from `kubectl get ... -o json`, got {shown}")
+        raise ReadError(where, f"expected a List from `kubectl get ... -o json`, got {shown}")
     return [_reduce_secret(item) if item.get("kind") == "Secret" else item
             for item in value["items"] if isinstance(item, dict)]
 
@@ -87,11 +87,11 @@ def parse(text: str, where: str) -> list[dict[str, Any]]:
         try:
             value, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError as exc:
-            raise ReadError(f"{where}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+            raise ReadError(f"{where}:{exc.lineno}:{exc.colno}", f"not JSON: {exc.msg}") from None
         out += items_of(value, where)
         found += 1
     if not found:
-        raise ReadError(f"{where}: empty input: expected the JSON of `kubectl get ... -o json`")
+        raise ReadError(where, "empty input: expected the JSON of `kubectl get ... -o json`")
     return out
 
 
@@ -107,7 +107,7 @@ def read_files(paths: list[str]) -> list[dict[str, Any]]:
                     text = handle.read()
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise ReadError(f"{where}: cannot read: {reason}") from None
+            raise ReadError(where, f"cannot read: {reason}") from None
         out += parse(text, where)
     return out
 
@@ -116,7 +116,7 @@ def read_cluster(context: str | None) -> list[dict[str, Any]]:
     """Run both kubectl calls (at the same time) and return their objects."""
     commands = kubectl_commands(context)
     if shutil.which(commands[0][0]) is None:
-        raise ReadError("kubectl: not found on PATH; install it, or give the output of the "
+        raise ReadError("kubectl", "not found on PATH; install it, or give the output of the "
                         "two `kubectl get ... -o json` commands (README: Day two) as INPUT")
     running: list[subprocess.Popen[bytes]] = []
     try:
@@ -125,7 +125,7 @@ def read_cluster(context: str | None) -> list[dict[str, Any]]:
                 running.append(subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL))
             except OSError as exc:
-                raise ReadError(f"{' '.join(cmd)}: cannot run kubectl: "
+                raise ReadError(" ".join(cmd), "cannot run kubectl: "
                                 f"{exc.strerror or exc}") from None
         return [item for cmd, proc in zip(commands, running, strict=True)
                 for item in _collect(cmd, proc)]
@@ -144,13 +144,13 @@ def _collect(cmd: list[str], proc: subprocess.Popen[bytes]) -> list[dict[str, An
     try:
         stdout, stderr = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
-        raise ReadError(f"{shown}: no answer in {TIMEOUT} s") from None
+        raise ReadError(shown, f"no answer in {TIMEOUT} s") from None
     if proc.returncode != 0:
-        raise ReadError(_explain(cmd, proc.returncode, _message(stderr)))
+        raise ReadError(" ".join(cmd), _explain(proc.returncode, _message(stderr)))
     try:
         text = stdout.decode()
     except UnicodeDecodeError:
-        raise ReadError(f"{shown}: the output is not UTF-8") from None
+        raise ReadError(shown, "the output is not UTF-8") from None
     return parse(text, shown)
 
 
@@ -165,10 +165,9 @@ def _message(stderr: bytes) -> str:
     return "\n".join((said or lines[-1:])[-20:])
 
 
-def _explain(cmd: list[str], code: int, stderr: str) -> str:
-    shown = " ".join(cmd)
+def _explain(code: int, stderr: str) -> str:
     detail = stderr or f"exit code {code}"
     if "doesn't have a resource type" in stderr:
-        return (f"{shown}: VolSync's CRDs are not installed in this cluster (or this is not "
-                f"the cluster you meant; see --context). kubectl said: {detail}")
-    return f"{shown} failed (exit code {code}): {detail}"
+        return ("VolSync's CRDs are not installed in this cluster (or this is not the cluster "
+                f"you meant; see --context). kubectl said: {detail}")
+    return f"failed (exit code {code}): {detail}"

@@ -30,6 +30,38 @@ class CronError(ValueError):
     """A schedule robfig/cron would not accept."""
 
 
+def problems(expr: str) -> list[str]:
+    """What robfig/cron v3's standard parser (VolSync) refuses in a schedule that already
+    matches VolSync's CRD pattern (numbers, lists, ranges, steps, descriptors), in words; and a
+    schedule that never runs (e.g. 31 February), which VolSync accepts and never backs up."""
+    if expr.startswith("@"):
+        return []
+    fields = expr.split()
+    if len(fields) != 5:
+        return [f"expected 5 cron fields, got {len(fields)}"]
+    found = []
+    for text, (name, low, high) in zip(fields, FIELDS, strict=True):
+        for part in text.split(","):
+            span, _, step = part.partition("/")
+            if step and int(step) == 0:
+                found.append(f"{name} step must not be 0")
+            if span == "*":
+                continue
+            start, _, end = span.partition("-")
+            numbers = [int(start)] + ([int(end)] if end else [])
+            found += [f"{name} {n} is outside {low}-{high}" for n in numbers
+                      if not low <= n <= high]
+            if end and int(start) > int(end):
+                found.append(f"{name} range {span} ends before it starts")
+    try:
+        never = not found and longest_gap(expr) is None
+    except CronError as exc:  # a form the checks above let through: say what robfig says
+        return [str(exc)]
+    if never:
+        found.append("it never runs (no date matches its day of month, month and day of week)")
+    return found
+
+
 def _field(text: str, low: int, high: int) -> tuple[frozenset[int], bool]:
     """(values, star): star when the field is an unrestricted ``*`` (robfig's starBit)."""
     values: set[int] = set()

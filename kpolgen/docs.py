@@ -113,7 +113,7 @@ def lint_rules() -> str:
 
 
 def exit_codes() -> str:
-    from kpolgen.cli import ANY_COMMAND, EXIT_CODES
+    from kpolgen.exit_codes import ANY_COMMAND, EXIT_CODES
 
     lines = ["| command | 0 | 1 | 2 | 3 |", "| --- | --- | --- | --- | --- |"]
     for name, codes in EXIT_CODES.items():

@@ -24,9 +24,9 @@ from typing import Any, NamedTuple
 
 from kpolgen import cron, limits, naming, volsync_objects
 from kpolgen.classify import Classifier
-from kpolgen.cluster import REPOSITORY_KEY, digest
 from kpolgen.plan import Plan
 from kpolgen.tables import clean as _clean
+from kpolgen.volsync_objects import REPOSITORY_KEY, digest
 
 STATUSES = ("ok", "stale", "failing", "never", "stuck", "missing", "drift")
 PROBLEMS = STATUSES[1:]

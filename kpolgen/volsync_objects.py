@@ -32,6 +32,16 @@ class Dialect(Protocol):
     def mover_security_context(self) -> Any: ...
 
 
+REPOSITORY_KEY = "RESTIC_REPOSITORY"  # the restic Secret's key the mover reads
+
+
+def digest(value: str) -> str:
+    """What `status` keeps of a Secret value to compare it: never the value itself."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
 def retain_value(key: str, value: int | str) -> int | str:
     return str(value) if key == "last" else value  # VolSync's retain.last is a string
 
@@ -152,7 +162,7 @@ def source(cfg: Config, d: Dialect) -> dict[str, Any]:
 
 
 def secret(cfg: Config, d: Dialect) -> dict[str, Any]:
-    data: dict[str, Any] = {"RESTIC_REPOSITORY": d.repository_base64()}
+    data: dict[str, Any] = {REPOSITORY_KEY: d.repository_base64()}
     for key in sorted(cfg.credentials.keys):
         data[key] = d.credential(key)
     return {"apiVersion": "v1", "kind": "Secret", "metadata": _metadata(d.name(

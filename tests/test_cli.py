@@ -457,3 +457,9 @@ def test_help_paragraphs_are_wrapped_by_the_terminal_not_by_the_docstring(cli, m
         out = cli(name, "--help").out
         for paragraph in (_reflow(function.__doc__) or "").split("\n\n"):
             assert any(line.strip() == paragraph for line in out.splitlines()), (name, paragraph)
+
+
+@pytest.mark.parametrize("pvc", ["a..b", "a.-b", "-a", "a" * 254, "A"])
+def test_explain_refuses_a_pvc_name_kubernetes_refuses(cli, pvc):
+    result = cli("explain", HOMELAB, "-n", "apps", "--pvc", pvc)
+    assert result.code == 2 and "is not a valid PVC name" in result.err

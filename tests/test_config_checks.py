@@ -126,3 +126,13 @@ def test_the_within_pattern_agrees_with_restic(tmp_path):
         accepted = subprocess.run([restic, "forget", "--dry-run", "--keep-within", value],
                                   env=env, capture_output=True, timeout=60).returncode == 0
         assert accepted == bool(re.fullmatch(within, value)), value
+
+
+@pytest.mark.parametrize("schedule", ["0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6,9,11 *"])
+def test_a_schedule_that_never_runs_is_refused(cli, tmp_path, schedule):
+    """VolSync accepts these and never backs up; kpolgen.cron finds no date for them."""
+    config = tmp_path / "c.yaml"
+    config.write_text(f"backup:\n  tiers:\n    daily:\n      schedule: \"{schedule}\"\n"
+                      "      retain: {daily: 7}\n")
+    result = cli("validate", config)
+    assert result.code == 2 and "never runs" in result.err, result.err

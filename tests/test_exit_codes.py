@@ -1,4 +1,4 @@
-"""The exit codes documented per command (kpolgen.cli.EXIT_CODES, shown in each command's
+"""The exit codes documented per command (kpolgen.exit_codes.EXIT_CODES, shown in each command's
 --help and in the README's table) are the ones the commands return: one case per documented
 code, through the CLI."""
 
@@ -9,7 +9,8 @@ import re
 import pytest
 from conftest import HOMELAB, ROOT
 
-from kpolgen.cli import ANY_COMMAND, COMMANDS, EXIT_CODES
+from kpolgen.cli import COMMANDS
+from kpolgen.exit_codes import ANY_COMMAND, EXIT_CODES
 
 BAD_CONFIG = "kyverno: {version: 1.19}\n"  # a number, not the quoted string the schema wants
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from k8s_schemas import validate_manifest
 
-from kpolgen import cluster, naming, schedule
+from kpolgen import cluster, naming, schedule, volsync_objects
 from kpolgen.config import load
 from kpolgen.engines import make_plan
 
@@ -193,7 +193,7 @@ def test_secrets_are_reduced_as_they_are_read():
               "data": {"RESTIC_REPOSITORY": "czM6aHR0cDovL3gvYi9uL3A=", "K": "c2VjcmV0"},
               "stringData": {"L": "plain"}}
     [reduced] = cluster.parse(json.dumps(fx.as_list([secret])), "x")
-    assert reduced["data"] == {"RESTIC_REPOSITORY": cluster.digest("s3:http://x/b/n/p"),
+    assert reduced["data"] == {"RESTIC_REPOSITORY": volsync_objects.digest("s3:http://x/b/n/p"),
                                "K": None}
     assert "c2VjcmV0" not in json.dumps(reduced) and "plain" not in json.dumps(reduced)
     assert reduced["metadata"] == {"name": "s", "namespace": "n"}
@@ -425,7 +425,7 @@ def test_kubectl_errors(cli, kubectl, monkeypatch, mode, message):
 def test_kubectl_missing(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     result = cli("status", HOMELAB)
-    assert result.code == 2 and "kubectl: not found on PATH" in result.err
+    assert result.code == 2 and "kubectl: error: not found on PATH" in result.err
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -441,6 +441,8 @@ def test_unreadable_input(cli, tmp_path, text, message):
     state.write_text(text)
     result = cli("status", HOMELAB, state)
     assert result.code == 2 and message in result.err and "Traceback" not in result.err
+    # one style with audit and lint: the place first, then "error:"
+    assert result.err.startswith(str(state)) and ": error: " in result.err
     assert cli("status", HOMELAB, tmp_path / "absent.json").code == 2
 
 

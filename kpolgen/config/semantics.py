@@ -14,15 +14,11 @@ from kpolgen.config.loader import Document
 from kpolgen.config.schema import key_path
 from kpolgen.diagnostics import Diagnostic
 
-# VolSync parses trigger.schedule with robfig/cron v3's standard parser (after its CRD pattern
-# has allowed only numbers, lists, ranges, steps and six descriptors): these ranges, and Sunday
-# is 0 only (7 is refused).
-CRON_RANGES = cron.FIELDS
 CRON_ACCEPTS = ("VolSync accepts 5 fields, minute 0-59, hour 0-23, day of month 1-31, month "
                 "1-12, day of week 0-6 (Sunday is 0), each a number, a list a,b, a range a-b, "
                 "a step */n or a/n, or *; or one of @hourly, @daily, @weekly, @monthly, "
                 "@yearly, @annually")
-_DNS_NAME = re.compile(
+DNS_SUBDOMAIN = re.compile(
     r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # A PVC name plus the longest suffix must still be a valid object name; VolSync also puts
 # the ReplicationSource name into Job and label values (63 characters).
@@ -31,27 +27,8 @@ MAX_LABEL_NAME = 63
 
 def cron_problems(expr: str) -> list[str]:
     """What robfig/cron v3's standard parser (VolSync) refuses in a schedule that already
-    matches the CRD pattern."""
-    if expr.startswith("@"):
-        return []
-    fields = expr.split()
-    if len(fields) != 5:
-        return [f"expected 5 cron fields, got {len(fields)}"]
-    found = []
-    for text, (name, low, high) in zip(fields, CRON_RANGES, strict=True):
-        for part in text.split(","):
-            span, _, step = part.partition("/")
-            if step and int(step) == 0:
-                found.append(f"{name} step must not be 0")
-            if span == "*":
-                continue
-            start, _, end = span.partition("-")
-            numbers = [int(start)] + ([int(end)] if end else [])
-            found += [f"{name} {n} is outside {low}-{high}" for n in numbers
-                      if not low <= n <= high]
-            if end and int(start) > int(end):
-                found.append(f"{name} range {span} ends before it starts")
-    return found
+    matches the CRD pattern, and a schedule that never runs (kpolgen.cron)."""
+    return cron.problems(expr)
 
 
 def _label_key_problem(key: str) -> str | None:
@@ -150,10 +127,10 @@ def check(doc: Document, data: dict[str, Any]) -> list[Diagnostic]:
             err(("bridge", "address"), f"{address} cannot be an endpoint "
                 "(loopback, link-local, unspecified and multicast addresses are refused)")
     elif bridge["kind"] == "externalname":
-        if ip is not None or not _DNS_NAME.match(address):
+        if ip is not None or not DNS_SUBDOMAIN.match(address):
             err(("bridge", "address"), f"{address!r} must be a DNS name for an "
                 "ExternalName Service (use kind 'endpoints' for an IP address)")
-    elif ip is None and not _DNS_NAME.match(address):
+    elif ip is None and not DNS_SUBDOMAIN.match(address):
         err(("bridge", "address"), f"{address!r} is neither an IP address nor a DNS name")
 
     segments = [s for s in data["s3"]["prefix"].split("/") if s]
