@@ -158,7 +158,12 @@ def _plain(node: Node, loader: Any, memo: dict[int, Any]) -> Any:
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise _MergeKey
-            out[_plain(key_node, loader, memo)] = _plain(value_node, loader, memo)
+            name = _plain(key_node, loader, memo)
+            if name in out:  # kubectl refuses it too ("mapping key ... already defined")
+                mark = key_node.start_mark
+                raise YamlError(mark.line + 1, mark.column + 1,
+                                f"duplicate key {name!r} (invalid YAML; Kubernetes refuses it)")
+            out[name] = _plain(value_node, loader, memo)
         return out
     return loader.construct_object(node, deep=True)
 

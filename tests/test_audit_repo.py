@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 from conftest import HOMELAB, ROOT
 
@@ -142,3 +143,30 @@ def test_hand_written_backup_of_a_statefulset_claim(cli, tmp_path):
     row = rows(audit(cli, tmp_path)[1])["data-db-*"]
     assert row["status"] == "protected"
     assert f"ReplicationSource shop/db-0 ({tmp_path / 'sts.yaml'}:9)" in row["reason"]
+
+
+READER_CASES = {
+    "duplicate-key.yaml": "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: a\n"
+                          "  labels: {backup: daily}\n  labels: {app: x}\nspec: {}\n",
+    "equals.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {op: =}\n",
+    "anchor-again.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: &n c}\n"
+                         "data: {x: *n, y: &n d, z: *n}\n",
+    "custom-tag.yaml": "password: !secret db_password\n",
+    "broken.yaml": "apiVersion: v1\nkind: [\n",
+    "merge-key.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: e}\n"
+                      "base: &b {a: '1'}\ndata:\n  <<: *b\n",
+}
+
+
+def test_audit_and_lint_read_every_file_alike(cli, tmp_path):
+    """One verdict per file from both commands: a file audit cannot read is a KP000 finding
+    in lint at the same line, and a file audit reads gives lint no KP000."""
+    for name, text in READER_CASES.items():
+        (tmp_path / name).write_text(text)
+    audit = json.loads(cli("audit", HOMELAB, tmp_path, "--format", "json",
+                           "--fail-on", "none").out)
+    unreadable = {Path(u["file"]).name: u["line"] for u in audit["unreadable"]}
+    lint = json.loads(cli("lint", HOMELAB, tmp_path, "--format", "json").out)
+    kp000 = {Path(f["file"]).name: f["line"] for f in lint["findings"] if f["rule"] == "KP000"}
+    assert unreadable == kp000
+    assert set(unreadable) == {"duplicate-key.yaml", "broken.yaml"}
