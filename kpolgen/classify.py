@@ -46,6 +46,7 @@ class Entry(NamedTuple):
     reason: str
     source: str  # the file (or <stdin>) the PVC was read from
     line: int = 0  # where its document starts; 0 when not read from a file
+    backed_up: bool = False  # kpolgen's backup policy generates its Secret and source
 
     @property
     def where(self) -> str:
@@ -116,8 +117,8 @@ class Classifier:
         tier = str(value) if value is not None else None
         exempt = str(labels.get(self.cfg.exempt_label, "")).lower() == "true"
 
-        def entry(status: str, reason: str) -> Entry:
-            return Entry(namespace, name, kind, tier, status, reason, source, line)
+        def entry(status: str, reason: str, backed_up: bool = False) -> Entry:
+            return Entry(namespace, name, kind, tier, status, reason, source, line, backed_up)
 
         placeholder = ("$" in name or "$" in namespace) and PLACEHOLDER.search(
             f"{namespace}/{name}")
@@ -143,16 +144,21 @@ class Classifier:
             suggestion = f" (did you mean {hint!r}?)" if hint else ""
             return entry("unknown-tier", f"{self.cfg.label_key}={tier!r} is not a configured "
                          f"tier{suggestion}; nothing backs this PVC up")
+        # what the backup policy itself leaves alone (limits); an object of kpolgen's name
+        # that exists already is skipped by Kyverno, which does not adopt it
+        length = len(name) + (ORDINAL if kind == "StatefulSet" else 0)
+        clash = self._clash(namespace, name, kind)
+        generated = clash is None and limits.not_backed_up(self.cfg, length, spec) is None
         if exempt:
             return entry("conflict", f"labelled both {self.cfg.label_key}={tier} and "
                          f"{self.cfg.exempt_label}=true: kpolgen backs it up (the policies do "
-                         "not read the exemption label); remove one")
-        conflict = self._clash(namespace, name, kind) or self._conflict(
+                         "not read the exemption label); remove one", generated)
+        conflict = clash or self._conflict(
             namespace, name, kind, _mapping(metadata.get("annotations")), spec)
         if conflict:
-            return entry("conflict", conflict)
+            return entry("conflict", conflict, generated)
         also = f"; also backed up by an existing {by_hand}" if existing else ""
-        return entry("protected", f"tier {tier}{also}")
+        return entry("protected", f"tier {tier}{also}", generated)
 
     def _clash(self, namespace: str, name: str, kind: str) -> str | None:
         """An object that exists already under a name kpolgen's policies would create."""
@@ -171,8 +177,10 @@ class Classifier:
     def _conflict(self, namespace: str, name: str, kind: str, annotations: dict[str, Any],
                   spec: dict[str, Any]) -> str | None:
         restore = self.cfg.restore
-        if spec.get("volumeMode") == limits.BLOCK:
-            return limits.block_problem()
+        length = len(name) + (ORDINAL if kind == "StatefulSet" else 0)
+        left_alone = limits.not_backed_up(self.cfg, length, spec)
+        if left_alone:
+            return left_alone
         identity = None if self.cfg.volsync.privileged_movers else mover.problem(annotations)
         if identity:
             return f"{REFUSED_IDENTITY}{identity}"
@@ -191,10 +199,6 @@ class Classifier:
                         return reasons.foreign_source(field, ref)
             if spec.get("volumeName"):
                 return reasons.pre_bound(str(spec["volumeName"]))
-        length = len(name) + (ORDINAL if kind == "StatefulSet" else 0)
-        backup = limits.backup_problem(self.cfg, length)
-        if backup:
-            return backup
         if restore.mode != "off" and not limits.restorable(self.cfg, length):
             return RESTORE_ONLY + limits.restore_problem(self.cfg)
         return None

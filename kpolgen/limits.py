@@ -62,8 +62,9 @@ def block_problem() -> str:
             "only, so kpolgen's policies leave this PVC alone")
 
 
-def not_backed_up(cfg: Config, name: str, spec: dict) -> str | None:
-    """Why kpolgen's backup policy generates nothing for a labelled PVC (None: it does)."""
-    if spec.get("volumeMode") == "Block":
+def not_backed_up(cfg: Config, length: int, spec: dict) -> str | None:
+    """Why kpolgen's backup policy generates nothing for a labelled PVC whose name has
+    ``length`` characters (None: it does); the policies' conditions say the same."""
+    if spec.get("volumeMode") == BLOCK:
         return block_problem()
-    return backup_problem(cfg, len(name))
+    return backup_problem(cfg, length)

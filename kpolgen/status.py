@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from kpolgen import cron, limits, naming, volsync_objects
+from kpolgen import cron, naming, volsync_objects
 from kpolgen.classify import Classifier
 from kpolgen.plan import Plan
 from kpolgen.tables import clean as _clean
@@ -32,7 +32,6 @@ STATUSES = ("ok", "stale", "failing", "never", "stuck", "missing", "drift")
 PROBLEMS = STATUSES[1:]
 ORPHANED = "orphaned"
 FAIL_ON = (*PROBLEMS, ORPHANED)
-COVERED = ("protected", "conflict")
 LOG_LINES = 5
 MAX_FACTOR = 1000
 SCHEMA_VERSION = 1
@@ -247,10 +246,8 @@ class Checker:
             spec = _mapping(pvc.get("spec"))
             entry = self.classifier.classify(namespace, name, "PersistentVolumeClaim", metadata,
                                           spec, "cluster")
-            left_alone = limits.not_backed_up(self.classifier.cfg, name, spec)
-            if left_alone:  # the policies generate nothing for it: nothing can be missing
-                uncovered[(namespace, name)] = left_alone
-            elif entry.status in COVERED and entry.tier in self.tiers:
+            # covered: the backup policy generates for it (classify's verdict, as audit's)
+            if entry.backed_up and entry.tier in self.tiers:
                 rows.append(self.row(pvc, namespace, name, str(entry.tier)))
             else:
                 uncovered[(namespace, name)] = entry.reason
