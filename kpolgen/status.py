@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 from kpolgen import cron, naming, volsync_objects
 from kpolgen.classify import Classifier
+from kpolgen.manifests import plural
 from kpolgen.plan import Plan
 from kpolgen.tables import clean as _clean
 from kpolgen.volsync_objects import REPOSITORY_KEY, digest
@@ -446,9 +447,8 @@ def failed(found: Report, fail_on: set[str]) -> bool:
 def summary_line(found: Report) -> str:
     counts = summary(found)
     parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
-    noun = "PVC" if counts["total"] == 1 else "PVCs"
-    line = f"{counts['total']} {noun} covered: " + (", ".join(parts) if parts else "none found")
+    line = f"{plural(counts['total'], 'PVC')} covered: " + (", ".join(parts) if parts
+                                                            else "none found")
     if found.orphans:
-        line += f"; {len(found.orphans)} orphaned object" + ("s" if len(found.orphans) > 1
-                                                             else "")
+        line += f"; {plural(len(found.orphans), 'orphaned object')}"
     return line

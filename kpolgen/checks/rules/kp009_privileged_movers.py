@@ -22,18 +22,14 @@ def _annotated(doc) -> bool:
 
 
 def _labelled_namespaces(ctx) -> set[str]:
-    """Namespaces of the labelled PVCs (and StatefulSet claims) the manifests show."""
-    cfg = ctx.config
-    found = set()
-    for doc in ctx.committed_docs():
-        meta = doc.data.get("metadata") or {}
-        claims = [meta] if doc.data.get("kind") == "PersistentVolumeClaim" else [
-            t.get("metadata") or {} for t in (doc.data.get("spec") or {}).get(
-                "volumeClaimTemplates") or [] if isinstance(t, dict)
-        ] if doc.data.get("kind") == "StatefulSet" else []
-        if any((c.get("labels") or {}).get(cfg.label_key) in cfg.tier_names() for c in claims):
-            found.add(str(meta.get("namespace") or ""))
-    return found
+    """Namespaces of the labelled PVCs (and StatefulSet claims) the manifests show, read as
+    audit reads them (kpolgen.classify: a configured tier, the default namespace when none)."""
+    from kpolgen.classify import Classifier
+
+    classifier = Classifier(ctx.config, "default")
+    return {entry.namespace for doc in ctx.committed_docs()
+            for entry in classifier.classify_object(doc.data)
+            if entry.tier in ctx.config.tier_names()}
 
 
 def _unprivileged_but_annotated(ctx):
