@@ -136,3 +136,20 @@ def test_a_schedule_that_never_runs_is_refused(cli, tmp_path, schedule):
                       "      retain: {daily: 7}\n")
     result = cli("validate", config)
     assert result.code == 2 and "never runs" in result.err, result.err
+
+
+def test_set_changes_one_field_of_a_default(cli, tmp_path):
+    """--set on a key the config leaves to its default starts from the default: the tier
+    keeps its retention and the other tier is still there."""
+    config = tmp_path / "c.yaml"
+    config.write_text('kyverno: {version: "1.19"}\n')
+    result = cli("explain", config, "-n", "apps", "--pvc", "x", "--label", "backup=hourly",
+                 "--format", "json", "--set", "backup.tiers.hourly.schedule=15 * * * *")
+    assert result.code == 0, result.err
+    import json
+
+    info = json.loads(result.out)
+    assert info["retain"] == {"hourly": 24, "daily": 7}
+    daily = cli("explain", config, "-n", "apps", "--pvc", "x", "--label", "backup=daily",
+                "--format", "json", "--set", "backup.tiers.hourly.schedule=15 * * * *")
+    assert daily.code == 0 and json.loads(daily.out)["tier"] == "daily"

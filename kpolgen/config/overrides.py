@@ -7,6 +7,7 @@ A literal dot in a key is written ``\\.``.
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -86,7 +87,11 @@ def apply(doc: Document, assignments: list[str], schema: dict[str, Any],
         for part in keys[:-1]:
             path = (*path, part)
             if not isinstance(node.get(part), dict):
-                node[part] = {}
+                # a key the config leaves to its default starts from that default, so that
+                # `--set backup.tiers.hourly.schedule=...` changes one field of the default tier
+                default = (_schema_at(schema, list(path)) or {}).get("default")
+                node[part] = copy.deepcopy(default) if isinstance(default, dict) and \
+                    part not in node else {}
             node = node[part]
             doc.positions.setdefault(path, where)
         full = (*path, keys[-1])
