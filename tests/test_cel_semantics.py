@@ -204,6 +204,7 @@ def admit(obj: dict[str, Any], namespace: str = "apps", responses: dict[str, Any
                         messages.append(ctx.eval(rule["messageExpression"]) if error is None else str(error))
                     except CelEvalError as exc:
                         messages.append(f"{GUARD[1]}: {error or exc}")
+                    break  # Kyverno stops at the first false or erroring validation
     return Admission(not messages, obj, messages, calls)
 
 
